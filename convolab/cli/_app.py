@@ -1,0 +1,50 @@
+"""The typer application shared by every CLI command module, and its helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="convolab",
+    help="Review, measure and act on conversations between AI agents and customers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Human-readable output goes to stderr-safe rich console on stdout; --json output is
+# printed with print_json so scripts get exactly one JSON document on stdout.
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+DB_HELP = "DuckDB store file (default: $CONVOLAB_DB or data/convolab.duckdb)."
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print one clear line to stderr and exit non-zero (no traceback)."""
+    err_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def print_json(document: Any) -> None:
+    """Write one JSON document to stdout for scripts."""
+    sys.stdout.write(json.dumps(document, default=str, ensure_ascii=False) + "\n")
+
+
+def resolve_db(db: Path | None) -> Path:
+    """The store path: explicit option, then $CONVOLAB_DB, then data/convolab.duckdb."""
+    from convolab.store import default_db_path
+
+    return Path(db) if db is not None else default_db_path()
+
+
+def progress_enabled() -> bool:
+    """Progress bars only on an interactive terminal (never in CI logs or --json)."""
+    return sys.stderr.isatty() and not os.environ.get("CI")

@@ -1,0 +1,93 @@
+"""The exceptions and warnings convolab raises.
+
+Every error derives from :class:`ConvolabError`; specific ones also mix in the
+matching built-in so callers can catch either (``except KeyError`` works for a
+missing conversation).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ActionNotAllowed",
+    "ConversationNotFound",
+    "ConvolabError",
+    "ConvolabWarning",
+    "CriteriaError",
+    "InvalidRecord",
+    "LiveBackendError",
+    "MissingExtra",
+    "SourceNotReadable",
+]
+
+
+class ConvolabError(Exception):
+    """Base class of every convolab error."""
+
+
+class ConversationNotFound(KeyError, ConvolabError):
+    """No conversation with this id is in the store."""
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__(conversation_id)
+        self.conversation_id = conversation_id
+
+    def __str__(self) -> str:
+        return f"no conversation with id {self.conversation_id!r} in the store"
+
+
+class InvalidRecord(ValueError, ConvolabError):
+    """A record in a source file cannot be loaded (it is quarantined, not dropped)."""
+
+    def __init__(self, reason: str, *, file: str | None = None, line: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.file, self.line = reason, file, line
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}: " if self.file else ""
+        return f"{where}{self.reason}"
+
+
+class SourceNotReadable(OSError, ConvolabError):
+    """A file given to ingest is missing or cannot be read."""
+
+
+class CriteriaError(ValueError, ConvolabError):
+    """A review-flag criteria file or criterion is invalid."""
+
+    def __init__(self, message: str, *, criterion: str | None = None) -> None:
+        super().__init__(message)
+        self.criterion = criterion
+
+    def __str__(self) -> str:
+        prefix = f"criterion {self.criterion!r}: " if self.criterion else ""
+        return prefix + self.args[0]
+
+
+class ActionNotAllowed(ConvolabError):
+    """A live-call action was asked for on a call whose state does not allow it."""
+
+    def __init__(self, message: str, *, call_id: str | None = None, action: str | None = None) -> None:
+        super().__init__(message)
+        self.call_id, self.action = call_id, action
+
+
+class LiveBackendError(ConvolabError):
+    """The live-call backend (e.g. Twilio) refused or failed a request."""
+
+    def __init__(self, message: str, *, call_id: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.call_id, self.status = call_id, status
+
+
+class MissingExtra(ImportError, ConvolabError):
+    """An optional dependency is not installed; the message names the pip extra."""
+
+    def __init__(self, module: str, extra: str) -> None:
+        super().__init__(
+            f"{module} is needed for this; install it with: pip install 'convolab[{extra}]'"
+        )
+        self.extra = extra
+
+
+class ConvolabWarning(UserWarning):
+    """A recoverable problem convolab worked around (never silenced)."""

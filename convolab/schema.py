@@ -1,0 +1,193 @@
+"""The DuckDB schema and its forward migrations.
+
+A store file records the schema version it was last migrated to in
+``schema_info``; :func:`migrate` applies every newer migration in order, so a
+file written by an older convolab opens with a newer one. Migrations are
+append-only once released: change the schema by adding a new version, never by
+editing an old one.
+
+Timestamps are stored as naive ``TIMESTAMP`` values in UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+
+__all__ = ["SCHEMA_VERSION", "Migration", "MIGRATIONS", "migrate", "current_version"]
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+_V1_CORE = (
+    """
+    CREATE TABLE conversations (
+        id            VARCHAR PRIMARY KEY,
+        flow          VARCHAR,
+        platform      VARCHAR,          -- phone | web
+        contact       VARCHAR,
+        contact_id    VARCHAR,
+        status        VARCHAR,          -- see convolab.conversations.STATUSES
+        started_at    TIMESTAMP,
+        ended_at      TIMESTAMP,
+        duration_s    DOUBLE,
+        summary       VARCHAR,
+        analysis      VARCHAR,
+        recording     VARCHAR,
+        message_count INTEGER,
+        function_count INTEGER,
+        last_message  VARCHAR,
+        last_message_at TIMESTAMP,
+        extra         JSON,             -- fields we do not model, kept so nothing is lost
+        content_hash  VARCHAR,          -- md5 of the source record; unchanged => no rewrite
+        source_file   VARCHAR,
+        source_line   BIGINT,
+        ingested_at   TIMESTAMP
+    )
+    """,
+    """
+    CREATE TABLE messages (
+        conversation_id VARCHAR NOT NULL,
+        seq           INTEGER NOT NULL,  -- 0-based position in the transcript
+        role          VARCHAR NOT NULL,  -- customer | agent | human_agent | supervisor | system
+        text          VARCHAR,
+        sent_at       TIMESTAMP,
+        PRIMARY KEY (conversation_id, seq)
+    )
+    """,
+    """
+    CREATE TABLE function_calls (
+        conversation_id VARCHAR NOT NULL,
+        seq           INTEGER NOT NULL,
+        name          VARCHAR NOT NULL,
+        arguments     JSON,
+        output        JSON,
+        status        VARCHAR,           -- ok | error | no_result
+        called_at     TIMESTAMP,
+        call_ref      VARCHAR,           -- tool_call id from OpenAI-style sources
+        PRIMARY KEY (conversation_id, seq)
+    )
+    """,
+    """
+    CREATE TABLE tags (
+        conversation_id VARCHAR NOT NULL,
+        key           VARCHAR NOT NULL,
+        value         VARCHAR,
+        PRIMARY KEY (conversation_id, key)
+    )
+    """,
+    """
+    CREATE TABLE parameters (
+        conversation_id VARCHAR NOT NULL,
+        key           VARCHAR NOT NULL,
+        value         VARCHAR,
+        PRIMARY KEY (conversation_id, key)
+    )
+    """,
+    "CREATE SEQUENCE load_seq START 1",
+    """
+    CREATE TABLE loads (
+        load_id       BIGINT PRIMARY KEY,
+        file          VARCHAR,
+        format        VARCHAR,
+        loaded        BIGINT,
+        unchanged     BIGINT,
+        rejected      BIGINT,
+        started_at    TIMESTAMP,
+        finished_at   TIMESTAMP
+    )
+    """,
+    """
+    CREATE TABLE rejected_records (
+        load_id       BIGINT,
+        file          VARCHAR NOT NULL,
+        line          BIGINT,
+        conversation_id VARCHAR,
+        reason        VARCHAR NOT NULL,
+        record        VARCHAR,           -- the raw text (truncated), for fixing and re-loading
+        rejected_at   TIMESTAMP
+    )
+    """,
+    "CREATE SEQUENCE audit_seq START 1",
+    """
+    CREATE TABLE audit_log (
+        id            BIGINT PRIMARY KEY DEFAULT nextval('audit_seq'),
+        occurred_at   TIMESTAMP NOT NULL,
+        actor         VARCHAR NOT NULL,
+        action        VARCHAR NOT NULL,
+        target        VARCHAR,
+        details       JSON,
+        result        VARCHAR
+    )
+    """,
+    "CREATE INDEX messages_conversation ON messages (conversation_id)",
+)
+
+# Version 2 belongs to emotion scoring, 3 to review flags, 4 to live calls and
+# audio. Each domain module owns its DDL; this list only fixes the order.
+
+
+def _domain_migrations() -> list[Migration]:
+    from convolab.emotions import schema as emotions_schema
+    from convolab.flags import schema as flags_schema
+    from convolab.live import schema as live_schema
+
+    return [emotions_schema.MIGRATION, flags_schema.MIGRATION, live_schema.MIGRATION]
+
+
+def _all_migrations() -> list[Migration]:
+    migrations = [Migration(1, "core conversation tables", _V1_CORE), *_domain_migrations()]
+    migrations.sort(key=lambda m: m.version)
+    return migrations
+
+
+MIGRATIONS: Callable[[], list[Migration]] = _all_migrations
+SCHEMA_VERSION = 4
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    """Return the schema version recorded in the store (0 for an empty file)."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_info'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    row = con.execute("SELECT max(version) FROM schema_info").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(con: duckdb.DuckDBPyConnection, *, target: int | None = None) -> int:
+    """Apply every migration newer than the store's version, up to ``target``.
+
+    Each migration runs in its own transaction, so a failure leaves the file at
+    the last good version. Returns the version the store is at afterwards.
+    """
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_info (version INTEGER, description VARCHAR,"
+        " migrated_at TIMESTAMP)"
+    )
+    version = current_version(con)
+    for migration in _all_migrations():
+        if migration.version <= version or (target is not None and migration.version > target):
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for statement in migration.statements:
+                con.execute(statement)
+            con.execute(
+                "INSERT INTO schema_info VALUES (?, ?, now()::TIMESTAMP)",
+                [migration.version, migration.description],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        version = migration.version
+    return version

@@ -1,0 +1,507 @@
+"""The conversation store: one DuckDB file, opened as a :class:`Workbench`.
+
+``convolab.open()`` returns the workbench every other part uses: notebooks get
+polars DataFrames from it, widgets page through it, the CLI drives it. All
+queries are parameterised; sort keys and filters map onto a fixed set of SQL
+expressions so no user text ever becomes SQL.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import polars as pl
+
+from convolab import schema
+from convolab.conversations import PLATFORM_ICONS, STATUS_ALIASES
+from convolab.errors import ConversationNotFound, ConvolabError
+
+if TYPE_CHECKING:
+    from convolab.ingest import LoadReport
+
+__all__ = ["ConversationFilter", "Workbench", "default_db_path", "open"]
+
+DEFAULT_DB = Path("data") / "convolab.duckdb"
+
+#: Keys of :meth:`Workbench.list_conversations` rows, in the contract's column order.
+TABLE_KEYS = (
+    "id",
+    "flow",
+    "platform",
+    "contact",
+    "status",
+    "duration_s",
+    "last_message",
+    "date",
+    "flagged",
+    "functions",
+    "tags",
+    "parameters",
+)
+
+# Sort keys a caller may ask for -> the SQL expression they sort by. Anything else is refused.
+_SORT_EXPRESSIONS = {
+    "id": "c.id",
+    "flow": "c.flow",
+    "platform": "c.platform",
+    "contact": "c.contact",
+    "status": "c.status",
+    "duration": "c.duration_s",
+    "duration_s": "c.duration_s",
+    "last_message": "c.last_message",
+    "date": "c.started_at",
+    "started_at": "c.started_at",
+    "flagged": "flag_count",
+    "functions": "c.function_count",
+}
+
+
+def default_db_path() -> Path:
+    """The store file used when none is given: ``$CONVOLAB_DB`` or ``data/convolab.duckdb``."""
+    env = os.environ.get("CONVOLAB_DB")
+    return Path(env) if env else DEFAULT_DB
+
+
+def current_actor() -> str:
+    """Who is acting, for the audit log: ``$CONVOLAB_USER`` or the OS user."""
+    try:
+        return os.environ.get("CONVOLAB_USER") or getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        return "unknown"
+
+
+def open(path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Workbench:  # noqa: A001
+    """Open (creating and migrating if needed) the conversation store.
+
+    Parameters
+    ----------
+    path
+        The DuckDB file. Defaults to ``$CONVOLAB_DB`` or ``data/convolab.duckdb``.
+        ``":memory:"`` gives a throwaway in-memory store.
+    read_only
+        Open without write access (several readers may share a file).
+
+    Examples
+    --------
+    >>> import convolab
+    >>> lab = convolab.open("data/convolab.duckdb")
+    >>> lab.list_conversations(status="failed", limit=10)
+    """
+    return Workbench(path, read_only=read_only)
+
+
+@dataclass(frozen=True)
+class ConversationFilter:
+    """Filters shared by the table widget, the CLI and :meth:`Workbench.list_conversations`.
+
+    Every value is bound as a query parameter; ``None`` means "no filter".
+    """
+
+    status: str | Sequence[str] | None = None
+    flow: str | Sequence[str] | None = None
+    platform: str | None = None
+    flagged: bool | None = None
+    search: str | None = None
+    emotion: str | None = None
+    since: datetime | date | None = None
+    until: datetime | date | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        """Return the SQL WHERE clause (over alias ``c``) and its parameters."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (("status", self.status), ("flow", self.flow)):
+            if value is None or value == "" or value == []:
+                continue
+            values = [value] if isinstance(value, str) else list(value)
+            if column == "status":
+                values = [STATUS_ALIASES.get(v, v) for v in values]
+            clauses.append(f"c.{column} IN ({', '.join('?' for _ in values)})")
+            params.extend(values)
+        if self.platform:
+            clauses.append("c.platform = ?")
+            params.append(self.platform)
+        if self.flagged is not None:
+            clauses.append(("" if self.flagged else "NOT ") + f"EXISTS ({_OPEN_FLAGS} AND f.conversation_id = c.id)")
+        if self.search:
+            clauses.append(
+                "c.id IN (SELECT conversation_id FROM messages WHERE contains(lower(text), lower(?)))"
+            )
+            params.append(self.search)
+        if self.emotion:
+            clauses.append(
+                "c.id IN (SELECT conversation_id FROM conversation_emotions"
+                " WHERE list_contains(top_emotions, ?))"
+            )
+            params.append(self.emotion)
+        if self.since is not None:
+            clauses.append("c.started_at >= ?")
+            params.append(self.since)
+        if self.until is not None:
+            # A bare date means "through the end of that day".
+            until = self.until
+            if isinstance(until, date) and not isinstance(until, datetime):
+                clauses.append("c.started_at < ? + INTERVAL 1 DAY")
+            else:
+                clauses.append("c.started_at <= ?")
+            params.append(until)
+        return (" AND ".join(clauses) or "TRUE"), params
+
+
+# A flag counts as open ("🚩") unless its newest QA decision dismissed it.
+_OPEN_FLAGS = """
+    SELECT 1 FROM flags f
+    WHERE NOT EXISTS (
+        SELECT 1 FROM flag_decisions d
+        WHERE d.conversation_id = f.conversation_id AND d.criterion = f.criterion
+          AND d.decision = 'dismissed'
+          AND d.decided_at = (SELECT max(d2.decided_at) FROM flag_decisions d2
+                              WHERE d2.conversation_id = f.conversation_id
+                                AND d2.criterion = f.criterion)
+    )
+"""
+
+
+class Workbench:
+    """A conversation store opened for analysis and review.
+
+    Use :func:`convolab.open` to get one. The workbench is a context manager;
+    it closes its DuckDB connection on exit.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False):
+        self.path = Path(path) if path is not None else default_db_path()
+        in_memory = str(path) == ":memory:"
+        if not in_memory and not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(":memory:" if in_memory else str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            raise ConvolabError(f"cannot open store {self.path}: {_first_line(exc)}") from exc
+        except duckdb.Error as exc:
+            raise ConvolabError(f"{self.path} is not a convolab DuckDB store: {_first_line(exc)}") from exc
+        if not read_only:
+            schema.migrate(self.con)
+        elif schema.current_version(self.con) < schema.SCHEMA_VERSION:
+            raise ConvolabError(
+                f"{self.path} uses an older schema; open it once without read_only to migrate it"
+            )
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def __enter__(self) -> Workbench:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<convolab.Workbench {self.path}>"
+
+    def close(self) -> None:
+        """Close the underlying DuckDB connection."""
+        self.con.close()
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the open store."""
+        return schema.current_version(self.con)
+
+    def sql(self, query: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pl.DataFrame:
+        """Run a parameterised SQL query and return the result as a polars DataFrame.
+
+        Examples
+        --------
+        >>> lab.sql("SELECT flow, count(*) AS n FROM conversations WHERE status = ? GROUP BY 1",
+        ...         ["failed"])
+        """
+        return self.con.execute(query, params or []).pl()
+
+    # -- loading ----------------------------------------------------------------------
+
+    def ingest(
+        self,
+        paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+        /,
+        *,
+        format: str = "auto",  # noqa: A002
+        mapping: dict[str, str] | None = None,
+        progress: Any = None,
+    ) -> LoadReport:
+        """Load conversation files into the store (see :func:`convolab.ingest.ingest`)."""
+        from convolab.ingest import ingest
+
+        return ingest(self.con, paths, format=format, mapping=mapping, progress=progress)
+
+    def list_rejected(self, *, limit: int | None = None) -> pl.DataFrame:
+        """Records that could not be loaded: file, line, conversation id, reason, raw record."""
+        query = "SELECT file, line, conversation_id, reason, record, rejected_at FROM rejected_records ORDER BY rejected_at DESC, file, line"
+        if limit is not None:
+            query += " LIMIT ?"
+            return self.sql(query, [limit])
+        return self.sql(query)
+
+    # -- the conversations table --------------------------------------------------------
+
+    def count_conversations(self, filters: ConversationFilter | None = None, **kwargs: Any) -> int:
+        """How many conversations match the filters (same keywords as :class:`ConversationFilter`)."""
+        where, params = (filters or ConversationFilter(**kwargs)).where()
+        return int(self.con.execute(f"SELECT count(*) FROM conversations c WHERE {where}", params).fetchone()[0])
+
+    def list_conversations(
+        self,
+        filters: ConversationFilter | None = None,
+        *,
+        sort: str = "date",
+        descending: bool = True,
+        limit: int | None = 50,
+        offset: int = 0,
+        **kwargs: Any,
+    ) -> pl.DataFrame:
+        """One page of the conversations table, columns in the contract's order.
+
+        Filtering, sorting and paging run in DuckDB; only the requested page is
+        materialised, so a page costs the same at 10 thousand or a million
+        conversations. Keyword filters are those of :class:`ConversationFilter`.
+
+        Columns: id, flow, platform, contact, status, duration_s, last_message,
+        date, flagged, functions (names, in call order), tags and parameters
+        (lists of ``{key, value}`` structs, sorted by key).
+        """
+        filters = filters or ConversationFilter(**kwargs)
+        try:
+            order = _SORT_EXPRESSIONS[sort]
+        except KeyError:
+            raise ValueError(f"cannot sort by {sort!r}; choose one of {sorted(_SORT_EXPRESSIONS)}") from None
+        where, params = filters.where()
+        direction = "DESC" if descending else "ASC"
+        flag_count = "(SELECT count(*) FROM flags f WHERE f.conversation_id = c.id)" if sort == "flagged" else "0"
+        page_sql = f"""
+            SELECT c.id, {flag_count} AS flag_count FROM conversations c WHERE {where}
+            ORDER BY {order} {direction} NULLS LAST, c.id {direction}
+        """
+        if limit is not None:
+            page_sql += " LIMIT ? OFFSET ?"
+            params = [*params, limit, offset]
+        query = f"""
+            WITH page AS ({page_sql}),
+            numbered AS (SELECT id, row_number() OVER () AS pos FROM page)
+            SELECT c.id, c.flow, c.platform, c.contact, c.status, c.duration_s,
+                   c.last_message, c.started_at AS date,
+                   EXISTS ({_OPEN_FLAGS} AND f.conversation_id = c.id) AS flagged,
+                   coalesce((SELECT list(name ORDER BY seq) FROM function_calls fc
+                             WHERE fc.conversation_id = c.id), []) AS functions,
+                   (SELECT list(struct_pack(key := key, value := value) ORDER BY key)
+                      FROM tags t WHERE t.conversation_id = c.id) AS tags,
+                   (SELECT list(struct_pack(key := key, value := value) ORDER BY key)
+                      FROM parameters p WHERE p.conversation_id = c.id) AS parameters
+            FROM numbered n JOIN conversations c ON c.id = n.id
+            ORDER BY n.pos
+        """
+        return self.con.execute(query, params).pl()
+
+    # -- one conversation -----------------------------------------------------------------
+
+    def _require(self, conversation_id: str) -> dict[str, Any]:
+        row = self.con.execute("SELECT * FROM conversations WHERE id = ?", [conversation_id]).fetchone()
+        if row is None:
+            raise ConversationNotFound(conversation_id)
+        names = [d[0] for d in self.con.description]
+        return dict(zip(names, row, strict=True))
+
+    def transcript(self, conversation_id: str) -> pl.DataFrame:
+        """The messages of one conversation in order: seq, role, text, sent_at."""
+        self._require(conversation_id)
+        return self.sql(
+            "SELECT seq, role, text, sent_at FROM messages WHERE conversation_id = ? ORDER BY seq",
+            [conversation_id],
+        )
+
+    def functions(self, conversation_id: str) -> pl.DataFrame:
+        """The function calls of one conversation: seq, name, arguments, output, status, called_at."""
+        self._require(conversation_id)
+        return self.sql(
+            "SELECT seq, name, arguments, output, status, called_at FROM function_calls"
+            " WHERE conversation_id = ? ORDER BY seq",
+            [conversation_id],
+        )
+
+    def conversation(self, conversation_id: str) -> dict[str, Any]:
+        """Everything the detail view shows, with keys in the contract's order.
+
+        Keys: id, flow, contact, then platform, contact_id, status, tags,
+        sentiment, duration_s, started_at, ended_at, review_flags, summary,
+        analysis (the contract's detail fields), then transcript, functions,
+        parameters and recording.
+        """
+        c = self._require(conversation_id)
+        tags = dict(self.con.execute(
+            "SELECT key, value FROM tags WHERE conversation_id = ? ORDER BY key", [conversation_id]
+        ).fetchall())
+        parameters = dict(self.con.execute(
+            "SELECT key, value FROM parameters WHERE conversation_id = ? ORDER BY key", [conversation_id]
+        ).fetchall())
+        transcript = self.transcript(conversation_id).to_dicts()
+        functions = [
+            {**f, "arguments": _loads(f["arguments"]), "output": _loads(f["output"])}
+            for f in self.functions(conversation_id).to_dicts()
+        ]
+        return {
+            "id": c["id"],
+            "flow": c["flow"],
+            "contact": c["contact"],
+            "platform": c["platform"],
+            "platform_icon": PLATFORM_ICONS.get(c["platform"] or "", ""),
+            "contact_id": c["contact_id"],
+            "status": c["status"],
+            "tags": tags,
+            "sentiment": self._sentiment(conversation_id),
+            "duration_s": c["duration_s"],
+            "started_at": c["started_at"],
+            "ended_at": c["ended_at"],
+            "review_flags": self.list_flags(conversation_id=conversation_id).to_dicts(),
+            "summary": c["summary"],
+            "analysis": c["analysis"],
+            "transcript": transcript,
+            "functions": functions,
+            "parameters": parameters,
+            "recording": c["recording"],
+        }
+
+    def _sentiment(self, conversation_id: str) -> dict[str, Any] | None:
+        """The conversation's emotion summary from the newest scoring run, if it was scored."""
+        rows = self.con.execute(
+            "SELECT * FROM conversation_emotions WHERE conversation_id = ? ORDER BY computed_at DESC LIMIT 1",
+            [conversation_id],
+        ) if _has_table(self.con, "conversation_emotions") else None
+        row = rows.fetchone() if rows is not None else None
+        if row is None:
+            return None
+        return dict(zip([d[0] for d in rows.description], row, strict=True))
+
+    def list_flags(self, *, conversation_id: str | None = None, criterion: str | None = None) -> pl.DataFrame:
+        """Review flags with their newest QA decision (if any)."""
+        clauses, params = [], []
+        if conversation_id is not None:
+            clauses.append("f.conversation_id = ?")
+            params.append(conversation_id)
+        if criterion is not None:
+            clauses.append("f.criterion = ?")
+            params.append(criterion)
+        where = " AND ".join(clauses) or "TRUE"
+        return self.sql(
+            f"""
+            SELECT f.flag_id, f.conversation_id, f.criterion, f.severity, f.reason, f.evidence,
+                   f.criteria_version, f.source, f.created_at,
+                   d.decision, d.reviewer, d.note, d.decided_at
+            FROM flags f
+            LEFT JOIN (
+                SELECT * FROM flag_decisions
+                QUALIFY row_number() OVER (PARTITION BY conversation_id, criterion ORDER BY decided_at DESC) = 1
+            ) d ON d.conversation_id = f.conversation_id AND d.criterion = f.criterion
+            WHERE {where}
+            ORDER BY f.created_at DESC, f.conversation_id, f.criterion
+            """,
+            params,
+        )
+
+    def export(self, conversation_id: str, format: str = "txt") -> bytes:  # noqa: A002
+        """The conversation's transcript as ``txt``, ``json`` or ``csv`` bytes (see :mod:`convolab.export`)."""
+        from convolab.export import export_conversation
+
+        return export_conversation(self.conversation(conversation_id), format)
+
+    def delete(self, conversation_id: str, *, actor: str | None = None) -> dict[str, int]:
+        """Delete a conversation and every row derived from it; audit who did it.
+
+        Every table with a ``conversation_id`` column is cleared for that id, so
+        tables added by later schema versions are covered without listing them.
+        Returns the number of rows removed per table.
+        """
+        c = self._require(conversation_id)
+        tables = [
+            r[0]
+            for r in self.con.execute(
+                "SELECT DISTINCT table_name FROM information_schema.columns"
+                " WHERE column_name = 'conversation_id' AND table_schema = 'main'"
+                " AND table_name NOT IN (SELECT view_name FROM duckdb_views())"
+                " AND table_name != 'rejected_records' ORDER BY 1"
+            ).fetchall()
+        ]
+        removed: dict[str, int] = {}
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for table in tables:  # names come from the catalogue, not from the caller
+                n = self.con.execute(
+                    f'DELETE FROM "{table}" WHERE conversation_id = ?', [conversation_id]
+                ).fetchone()[0]
+                removed[table] = int(n)
+            self.con.execute("DELETE FROM conversations WHERE id = ?", [conversation_id])
+            removed["conversations"] = 1
+            self._audit(
+                "delete_conversation",
+                target=conversation_id,
+                details={"flow": c["flow"], "started_at": c["started_at"], "rows_removed": removed},
+                actor=actor,
+                result="deleted",
+            )
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+        return removed
+
+    # -- audit ------------------------------------------------------------------------------
+
+    def audit(
+        self,
+        action: str,
+        *,
+        target: str | None = None,
+        details: dict[str, Any] | None = None,
+        actor: str | None = None,
+        result: str | None = None,
+    ) -> None:
+        """Append an entry to the audit log (who did what to which conversation or call)."""
+        self._audit(action, target=target, details=details, actor=actor, result=result)
+
+    def _audit(self, action: str, *, target: str | None, details: dict[str, Any] | None,
+               actor: str | None, result: str | None) -> None:
+        self.con.execute(
+            "INSERT INTO audit_log (occurred_at, actor, action, target, details, result)"
+            " VALUES (now()::TIMESTAMP, ?, ?, ?, ?, ?)",
+            [actor or current_actor(), action, target, json.dumps(details or {}, default=str), result],
+        )
+
+    def list_audit(self, *, target: str | None = None, limit: int = 100) -> pl.DataFrame:
+        """The newest audit-log entries, optionally for one conversation or call."""
+        if target is None:
+            return self.sql("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", [limit])
+        return self.sql("SELECT * FROM audit_log WHERE target = ? ORDER BY id DESC LIMIT ?", [target, limit])
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchone()[0])
+
+
+def _loads(value: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
