@@ -379,7 +379,7 @@ class Workbench:
     def _sentiment(self, conversation_id: str) -> dict[str, Any] | None:
         """The conversation's emotion summary from the newest scoring run, if it was scored."""
         rows = self.con.execute(
-            "SELECT * FROM conversation_emotions WHERE conversation_id = ? ORDER BY computed_at DESC LIMIT 1",
+            "SELECT * FROM conversation_emotions WHERE conversation_id = ? ORDER BY refreshed_at DESC LIMIT 1",
             [conversation_id],
         ) if _has_table(self.con, "conversation_emotions") else None
         row = rows.fetchone() if rows is not None else None

@@ -1,0 +1,304 @@
+"""Realistic sample conversations between AI agents and customers.
+
+Deterministic for a seed, streamed to disk one record at a time (1,000,000
+conversations never sit in memory), canonical JSONL (``.gz`` compresses).
+
+Besides ordinary calls, the generator *plants* the situations the built-in
+review criteria look for (a frustrated customer, a failing function, an agent
+stuck in a loop, ...) at realistic rates and records each planted condition in
+the record's ``ground_truth`` list, so precision and recall of the flags are
+measurable on demo data. Planted conditions are exclusive by construction:
+ordinary conversations avoid their keywords, gaps and repetitions.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import random
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+__all__ = ["FLOWS", "PLANTED", "generate_conversations", "write_conversations"]
+
+_EPOCH = datetime(2026, 10, 1, tzinfo=UTC)
+
+#: flow -> (call reasons, typical functions, platform weights (phone, web))
+FLOWS: dict[str, dict[str, Any]] = {
+    "Utilities Inbound": {
+        "reasons": [("billing", "high bill"), ("outage", "power outage"), ("move", "moving house")],
+        "functions": ["lookup_account", "get_bill", "report_outage"],
+        "phone": 0.8,
+    },
+    "Disgruntled Customer": {
+        "reasons": [("complaint", "repeated overcharge"), ("billing", "late fee"), ("service", "missed appointment")],
+        "functions": ["lookup_account", "get_bill", "issue_credit"],
+        "phone": 0.7,
+    },
+    "Appointment Booking": {
+        "reasons": [("appointment", "new booking"), ("appointment", "reschedule")],
+        "functions": ["find_slots", "book_appointment"],
+        "phone": 0.5,
+    },
+    "Order Status": {
+        "reasons": [("order", "where is my order"), ("order", "damaged item")],
+        "functions": ["lookup_order", "track_shipment"],
+        "phone": 0.3,
+    },
+    "Tech Support": {
+        "reasons": [("technical", "router offline"), ("technical", "app login")],
+        "functions": ["lookup_account", "run_line_test", "reset_device"],
+        "phone": 0.6,
+    },
+    "Billing Chat": {
+        "reasons": [("billing", "payment plan"), ("billing", "refund request")],
+        "functions": ["lookup_account", "get_balance", "create_payment_plan"],
+        "phone": 0.2,
+    },
+    "Insurance Claims": {
+        "reasons": [("claim", "new claim"), ("claim", "claim status")],
+        "functions": ["lookup_policy", "open_claim", "claim_status"],
+        "phone": 0.6,
+    },
+}
+
+# Planted conditions and how often each is planted (fraction of conversations).
+PLANTED: dict[str, float] = {
+    "frustrated_customer": 0.06,
+    "sentiment_worsened": 0.04,
+    "function_failed": 0.05,
+    "agent_loop": 0.03,
+    "asked_for_human": 0.04,
+    "abandoned_after_wait": 0.03,
+    "technical_failure": 0.03,
+    "agent_repeated_reply": 0.03,
+    "legal_or_complaint": 0.03,
+    "duration_anomaly": 0.02,
+    "slow_agent_response": 0.03,
+}
+
+_FIRST = ["Ana", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jon", "Kemi", "Liam"]
+_LANG = [("en", 0.82), ("es", 0.12), ("fr", 0.06)]
+
+# Customer lines by emotion; none contains a planted keyword (human, lawyer, cancel...).
+_CUSTOMER = {
+    "neutral": ["I'm calling about my {issue}.", "It's about the {issue}.", "My account number should be on file.",
+                "Yes, that's the right address.", "Okay.", "The one ending in 42."],
+    "curiosity": ["What does this fee on my statement mean?", "How does the {issue} process work?",
+                  "Can you tell me when that changes?", "I'm curious, why is there a second charge?"],
+    "confusion": ["I don't understand this charge at all.", "Sorry, I'm confused, which date was that?",
+                  "Wait, what do you mean by pending?", "I'm not sure what that number refers to."],
+    "gratitude": ["Thank you so much, that's really helpful!", "Thanks, I appreciate your help.",
+                  "Great, thank you for sorting that out.", "Thank you, that's exactly what I needed."],
+    "relief": ["Oh good, that's a relief.", "Phew, I was worried about that.", "That's a weight off my mind."],
+    "approval": ["That sounds good to me.", "Yes, that works.", "Perfect, let's do that."],
+    "joy": ["That's wonderful news!", "I'm so happy that's fixed!"],
+}
+_ANGRY = ["This is ridiculous, why is my bill so high again?!", "I'm furious, this is the third time this month!",
+          "This is absolutely unacceptable and I'm fed up.", "I am so angry, nothing you do ever works!",
+          "Are you kidding me? This is outrageous!", "I'm really disappointed, this keeps happening."]
+_HUMAN = ["I want to speak to a human, please.", "Can I talk to a real person?",
+          "Get me a representative right now.", "Let me speak to someone, not a bot."]
+_LEGAL = ["If this isn't fixed I'm calling my lawyer.", "I want to file a formal complaint.",
+          "I'll report this to the regulator.", "Just cancel my account."]
+_AGENT_OPEN = ["Hi, thanks for calling {brand}. How can I help you today?",
+               "Hello! You're through to {brand}'s assistant. What can I do for you?"]
+_AGENT_MID = ["Let me look into that for you.", "I can help with that.", "Thanks, one moment while I check.",
+              "I've found your account.", "I understand, let me see what I can do."]
+_AGENT_CLOSE = ["Is there anything else I can help with?", "Glad I could help. Have a great day!",
+                "You're all set. Thanks for contacting {brand}."]
+_SUMMARY = "{name} contacted {brand} about {issue} via {platform}; {outcome}."
+_ANALYSIS = {
+    "completed": "The agent identified the customer, used {n} tool call(s) and resolved the request.",
+    "abandoned": "The customer left before the request was resolved.",
+    "failed": "The conversation ended because of a technical error.",
+    "transferred": "The agent transferred the customer to a human agent.",
+    "in_progress": "The conversation is still in progress.",
+    "queued": "The customer is waiting in the human-agent queue.",
+    "no_answer": "The outbound call was not answered.",
+    "voicemail": "The call reached voicemail; the agent left a message.",
+}
+_STATUS_RATES = [("completed", 0.74), ("abandoned", 0.07), ("transferred", 0.09), ("failed", 0.02),
+                 ("in_progress", 0.02), ("queued", 0.01), ("no_answer", 0.03), ("voicemail", 0.02)]
+
+
+def _pick(rng: random.Random, weighted: list[tuple[str, float]]) -> str:
+    return rng.choices([w[0] for w in weighted], [w[1] for w in weighted])[0]
+
+
+def _iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Conversation:
+    """Builds one conversation's messages and functions on a running clock."""
+
+    def __init__(self, rng: random.Random, start: datetime, fmt: dict[str, str]):
+        self.rng, self.t, self.fmt = rng, start, fmt
+        self.messages: list[dict[str, Any]] = []
+        self.functions: list[dict[str, Any]] = []
+
+    def say(self, role: str, text: str, gap: tuple[float, float] = (2, 9)) -> None:
+        self.t += timedelta(seconds=self.rng.uniform(*gap))
+        self.messages.append({"role": role, "text": text.format(**self.fmt), "at": _iso(self.t)})
+
+    def call(self, name: str, args: dict[str, Any], output: Any, status: str = "ok") -> None:
+        self.t += timedelta(seconds=self.rng.uniform(0.5, 2.5))
+        self.functions.append({"name": name, "arguments": args, "output": output, "status": status,
+                               "at": _iso(self.t)})
+
+
+def _conversation(i: int, rng: random.Random) -> dict[str, Any]:
+    flow = rng.choice(list(FLOWS))
+    spec = FLOWS[flow]
+    platform = "phone" if rng.random() < spec["phone"] else "web"
+    reason, issue = rng.choice(spec["reasons"])
+    name = rng.choice(_FIRST)
+    brand = "Northwind"
+    account = f"A-{rng.randrange(10_000, 99_999)}"
+    contact = f"+1555555{rng.randrange(0, 10_000):04d}" if platform == "phone" else f"{name.lower()}{rng.randrange(100)}@example.com"
+    start = _EPOCH + timedelta(seconds=rng.randrange(0, 60 * 86400))
+    planted = [c for c, rate in PLANTED.items() if rng.random() < rate]
+    # Some conditions imply a status; keep them consistent with each other.
+    if "technical_failure" in planted:
+        status = "failed"
+        planted = [p for p in planted if p not in ("abandoned_after_wait", "slow_agent_response")]
+    elif "abandoned_after_wait" in planted:
+        status = "abandoned"
+        planted = [p for p in planted if p != "slow_agent_response"]
+    elif "asked_for_human" in planted:
+        status = "transferred"
+    else:
+        status = _pick(rng, _STATUS_RATES)
+        if status == "failed":
+            status = "completed"  # failures only where planted, so ground truth is complete
+        if status == "abandoned" and rng.random() < 0.5:
+            status = "completed"
+    c = _Conversation(rng, start, {"issue": issue, "brand": brand})
+    mood_start = rng.choice(["neutral", "curiosity", "confusion"])
+    mood_end = rng.choice(["gratitude", "relief", "approval", "joy"])
+    if "sentiment_worsened" in planted:
+        mood_start = rng.choice(["gratitude", "approval", "joy"])
+    normal_gap = (2, 9)
+
+    c.say("agent", rng.choice(_AGENT_OPEN))
+    c.say("customer", rng.choice(_CUSTOMER[mood_start]))
+    if "sentiment_worsened" in planted:
+        c.say("customer", rng.choice(_CUSTOMER["neutral"]))
+    c.say("agent", rng.choice(_AGENT_MID))
+    # The main function calls for this flow.
+    fn_names = spec["functions"]
+    c.call(fn_names[0], {"phone": contact} if platform == "phone" else {"email": contact}, {"account_id": account})
+    if "function_failed" in planted:
+        c.call(fn_names[1], {"account_id": account}, {"error": "upstream timeout"}, status="error")
+        c.call(fn_names[1], {"account_id": account}, {"result": "ok"})  # retried and succeeded
+    else:
+        c.call(fn_names[1], {"account_id": account}, {"result": "ok"})
+    if "agent_loop" in planted:
+        for _ in range(rng.randint(2, 4)):
+            c.call(fn_names[0], {"account_id": account}, {"account_id": account})
+    turns = rng.randint(1, 4)
+    mids = rng.sample(_AGENT_MID, k=min(len(_AGENT_MID), turns + 1))
+    for k in range(turns):
+        c.say("customer", rng.choice(_CUSTOMER[rng.choice(["neutral", "curiosity", "confusion"])]))
+        c.say("agent", mids[k], gap=normal_gap)
+    if "agent_repeated_reply" in planted:
+        repeated = "I'm sorry, could you repeat your account number?"
+        c.say("agent", repeated)
+        c.say("customer", rng.choice(_CUSTOMER["neutral"]))
+        c.say("agent", repeated)
+    if "frustrated_customer" in planted:
+        c.say("customer", rng.choice(_ANGRY))
+        c.say("agent", "I'm sorry about that. Let me see what I can do.")
+    if "legal_or_complaint" in planted:
+        c.say("customer", rng.choice(_LEGAL))
+        c.say("agent", "I've noted that on your account.")
+    if "slow_agent_response" in planted:
+        c.say("customer", rng.choice(_CUSTOMER["curiosity"]))
+        c.say("agent", "Thanks for waiting, I have that now.", gap=(18, 45))
+    if "duration_anomaly" in planted:
+        # A very long call: many slow turns, all polite.
+        for _ in range(rng.randint(25, 40)):
+            c.say("customer", rng.choice(_CUSTOMER["neutral"]), gap=(8, 12))
+            c.say("agent", rng.choice(_AGENT_MID), gap=(3, 10))
+    if "asked_for_human" in planted:
+        c.say("customer", rng.choice(_HUMAN))
+        c.say("agent", "Of course, I'm transferring you to a colleague now.")
+    if "abandoned_after_wait" in planted:
+        c.say("customer", rng.choice(_CUSTOMER["curiosity"]))
+        c.t += timedelta(seconds=rng.uniform(25, 90))  # the customer waits, then hangs up
+    elif "sentiment_worsened" in planted:
+        c.say("customer", rng.choice(_ANGRY[-1:] + ["I'm really disappointed with how this went."]))
+        c.say("agent", rng.choice(_AGENT_CLOSE))
+    elif status in ("completed", "transferred", "voicemail") and "technical_failure" not in planted:
+        c.say("customer", rng.choice(_CUSTOMER[mood_end]))
+        c.say("agent", rng.choice(_AGENT_CLOSE))
+    if "technical_failure" in planted:
+        c.say("system", "Call dropped: media server error (code 503).")
+    if status in ("no_answer",):
+        c.messages = c.messages[:1]
+        c.functions = []
+    end = c.t + timedelta(seconds=rng.uniform(1, 4))
+    language = _pick(rng, _LANG)
+    outcome = {"completed": "resolved", "abandoned": "customer hung up", "failed": "technical failure",
+               "transferred": "transferred to a human agent"}.get(status, status.replace("_", " "))
+    record: dict[str, Any] = {
+        "id": f"c-{i:07d}",
+        "flow": flow,
+        "platform": platform,
+        "contact": contact,
+        "contact_id": f"cust-{rng.randrange(1, 50_000):05d}",
+        "status": status,
+        "started_at": _iso(start),
+        "ended_at": None if status in ("in_progress", "queued") else _iso(end),
+        "summary": _SUMMARY.format(name=name, brand=brand, issue=issue, platform=platform, outcome=outcome),
+        "analysis": _ANALYSIS[status].format(n=len(c.functions)),
+        "tags": {"call_reason": reason, "language": language, "issue": issue},
+        "parameters": {"account_id": account, "customer_name": name},
+        "recording": f"audio/c-{i:07d}.wav" if platform == "phone" else None,
+        "messages": c.messages,
+        "functions": c.functions,
+        "ground_truth": sorted(set(planted)),
+    }
+    return record
+
+
+def generate_conversations(n: int, *, seed: int = 0) -> Iterator[dict[str, Any]]:
+    """Yield ``n`` sample conversations (canonical dicts), deterministically for ``seed``.
+
+    Each conversation draws from its own RNG seeded by (seed, index), so record
+    ``i`` is the same whatever ``n`` is.
+    """
+    if n < 0:
+        raise ValueError("the number of conversations must be >= 0")
+    for i in range(1, n + 1):
+        yield _conversation(i, random.Random(seed * 1_000_003 + i))
+
+
+def write_conversations(
+    path: str | Path,
+    n: int,
+    *,
+    seed: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> Path:
+    """Stream ``n`` conversations to ``path`` as canonical JSONL (gzip when it ends in ``.gz``).
+
+    Returns the path written. ``progress`` is called with the number of records
+    written every 1,000 records.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = gzip.open(path, "wb", compresslevel=5) if path.suffix == ".gz" else path.open("wb")
+    with raw, io.TextIOWrapper(raw, encoding="utf-8", newline="\n") as out:
+        for k, record in enumerate(generate_conversations(n, seed=seed), 1):
+            out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+            out.write("\n")
+            if progress is not None and k % 1000 == 0:
+                progress(k)
+    if progress is not None:
+        progress(n)
+    return path
