@@ -6,8 +6,6 @@
 >>> lab.list_conversations(status="failed")
 """
 
-from __future__ import annotations
-
 from convolab.errors import (
     ActionNotAllowed,
     ConversationNotFound,

@@ -1,0 +1,5 @@
+"""``python -m convolab`` runs the CLI."""
+
+from convolab.cli import main
+
+main()

@@ -1,0 +1,118 @@
+"""The store: opening, migrations, the table's page queries, the detail view, delete and audit."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pytest
+
+import convolab
+from convolab import schema
+from convolab.conversations import TABLE_COLUMNS
+from convolab.store import TABLE_KEYS
+
+from .conftest import conversation
+
+
+def test_default_path_comes_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONVOLAB_DB", str(tmp_path / "env.duckdb"))
+    with convolab.open() as lab:
+        assert lab.path == tmp_path / "env.duckdb"
+    assert (tmp_path / "env.duckdb").exists()
+
+
+def test_an_old_store_is_migrated_forward_without_losing_data(tmp_path):
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    assert schema.migrate(con, target=1) == 1  # a file as the first release wrote it
+    con.execute("INSERT INTO conversations (id, flow, status) VALUES ('old-1', 'Legacy', 'completed')")
+    con.close()
+    with convolab.open(path) as lab:
+        assert lab.schema_version == schema.SCHEMA_VERSION
+        assert lab.conversation("old-1")["flow"] == "Legacy"
+        assert lab.list_flags().height == 0  # tables of later versions exist
+
+
+def test_not_a_store_is_a_clear_error(tmp_path):
+    bogus = tmp_path / "notes.duckdb"
+    bogus.write_text("hello")
+    with pytest.raises(convolab.ConvolabError, match="not a convolab DuckDB store|cannot open"):
+        convolab.open(bogus)
+
+
+def test_sql_is_parameterised_and_returns_polars(sample_lab):
+    df = sample_lab.sql("SELECT count(*) AS n FROM conversations WHERE status = ?", ["completed"])
+    assert df["n"][0] > 0
+    hostile = "x' OR '1'='1"
+    assert sample_lab.sql("SELECT count(*) AS n FROM conversations WHERE id = ?", [hostile])["n"][0] == 0
+
+
+def test_table_page_has_the_contract_columns_in_order(sample_lab):
+    page = sample_lab.list_conversations(limit=5)
+    assert tuple(page.columns) == TABLE_KEYS
+    assert len(TABLE_KEYS) == len(TABLE_COLUMNS)
+    assert page.height == 5
+    dates = page["date"].to_list()
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_filters_sorting_and_paging(sample_lab):
+    failed = sample_lab.list_conversations(status="failed", limit=None)
+    assert failed.height == sample_lab.count_conversations(status="failed") > 0
+    assert set(failed["status"]) == {"failed"}
+    web = sample_lab.list_conversations(platform="web", flow="Billing Chat", limit=None)
+    assert set(web["platform"]) == {"web"} and set(web["flow"]) == {"Billing Chat"}
+    by_duration = sample_lab.list_conversations(sort="duration", descending=False, limit=10)
+    assert by_duration["duration_s"].to_list() == sorted(by_duration["duration_s"].to_list())
+    page1 = sample_lab.list_conversations(limit=10, offset=0)["id"].to_list()
+    page2 = sample_lab.list_conversations(limit=10, offset=10)["id"].to_list()
+    assert not set(page1) & set(page2)
+    hits = sample_lab.list_conversations(search="REPRESENTATIVE right now", limit=None)
+    assert hits.height > 0
+    for cid in hits["id"]:
+        assert any("representative right now" in (m["text"] or "").lower() for m in sample_lab.conversation(cid)["transcript"])
+    assert sample_lab.count_conversations(since=date(2030, 1, 1)) == 0
+    with pytest.raises(ValueError, match="cannot sort by"):
+        sample_lab.list_conversations(sort="id; DROP TABLE conversations")
+
+
+def test_detail_fields_in_contract_order(lab, write_jsonl):
+    lab.ingest(write_jsonl([conversation()]))
+    d = lab.conversation("c-1")
+    keys = list(d)
+    contract = ["platform", "contact_id", "status", "tags", "sentiment", "duration_s", "started_at",
+                "ended_at", "review_flags", "summary", "analysis", "transcript", "functions", "parameters"]
+    assert [k for k in keys if k in contract] == contract
+
+
+def test_missing_conversation_is_a_keyerror_with_the_id(lab):
+    with pytest.raises(KeyError) as info:
+        lab.conversation("nope")
+    assert isinstance(info.value, convolab.ConversationNotFound)
+    assert info.value.conversation_id == "nope"
+
+
+def test_delete_removes_every_derived_row_and_is_audited(lab, write_jsonl, monkeypatch):
+    monkeypatch.setenv("CONVOLAB_USER", "qa-lead")
+    lab.ingest(write_jsonl([conversation("keep"), conversation("gone", ground_truth=["function_failed"])]))
+    lab.con.execute("INSERT INTO flags (conversation_id, criterion, severity, reason, source, created_at)"
+                    " VALUES ('gone', 'manual', 'low', 'r', 'manual', now()::TIMESTAMP)")
+    removed = lab.delete("gone")
+    assert removed["messages"] == 2 and removed["flags"] == 1 and removed["ground_truth"] == 1
+    for table in ("messages", "function_calls", "tags", "parameters", "flags", "ground_truth"):
+        n = lab.sql(f"SELECT count(*) AS n FROM {table} WHERE conversation_id = ?", ["gone"])["n"][0]
+        assert n == 0, table
+    assert lab.count_conversations() == 1
+    audit = lab.list_audit(target="gone").to_dicts()[0]
+    assert audit["action"] == "delete_conversation" and audit["actor"] == "qa-lead"
+
+
+def test_export_formats_and_csv_formula_neutralisation(lab, write_jsonl):
+    record = conversation(messages=[{"role": "customer", "text": "=HYPERLINK(\"http://evil\")"},
+                                    {"role": "agent", "text": "@SUM(A1)"}, {"role": "customer", "text": "fine"}])
+    lab.ingest(write_jsonl([record]))
+    csv_text = lab.export("c-1", "csv").decode()
+    assert "'=HYPERLINK" in csv_text and "'@SUM(A1)" in csv_text
+    assert "customer: fine" in lab.export("c-1", "txt").decode()
+    assert '"id": "c-1"' in lab.export("c-1", "json").decode()
