@@ -1,8 +1,42 @@
-"""Tables for live calls and audio features (schema version 4)."""
+"""Tables for live calls (schema version 4).
+
+``live_calls`` keeps the last known state of every call the monitor saw and
+``coaching_notes`` the notes sent to AI agents (agent side only; they are never
+written to ``messages``). Actions themselves go to the shared ``audit_log``.
+"""
 
 from __future__ import annotations
 
 from convolab.schema import Migration
 
-# Placeholder owned by the live-calls work; filled in with its tables.
-MIGRATION = Migration(4, "live calls and audio", ())
+MIGRATION = Migration(
+    4,
+    "live calls and audio",
+    (
+        """
+        CREATE TABLE live_calls (
+            id              VARCHAR PRIMARY KEY,
+            backend         VARCHAR NOT NULL,
+            contact         VARCHAR,
+            platform        VARCHAR,
+            status          VARCHAR NOT NULL,
+            handler         VARCHAR,
+            started_at      TIMESTAMP,
+            ended_at        TIMESTAMP,
+            transferred_to  VARCHAR,
+            queue           VARCHAR,
+            ended_by        VARCHAR
+        )
+        """,
+        "CREATE SEQUENCE coaching_seq START 1",
+        """
+        CREATE TABLE coaching_notes (
+            id          BIGINT PRIMARY KEY DEFAULT nextval('coaching_seq'),
+            call_id     VARCHAR NOT NULL,
+            created_at  TIMESTAMP NOT NULL,
+            actor       VARCHAR NOT NULL,
+            text        VARCHAR NOT NULL
+        )
+        """,
+    ),
+)
