@@ -1,0 +1,334 @@
+"""The conversation detail view: contract fields, transcript, functions, ⋯ menu and flag review."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+
+from convolab.conversations import DETAIL_FIELDS
+from convolab.store import Workbench, current_actor
+from convolab.widgets._html import TABLE_CSS, download_link, esc, fmt_duration, fmt_time, fmt_value
+
+__all__ = ["ConversationDetail", "decide_flag", "add_flag"]
+
+_EXPORT_MIME = {"txt": "text/plain", "json": "application/json", "csv": "text/csv"}
+# Audio is embedded in the page as a data: URI; beyond this it would bloat the comm message.
+_MAX_AUDIO_BYTES = 25_000_000
+
+
+def decide_flag(lab: Workbench, flag_id: int, decision: str, *, reviewer: str, note: str | None = None) -> None:
+    """Record a QA decision (``confirmed`` or ``dismissed``) on a flag, with an audit entry.
+
+    Uses ``convolab.flags.confirm_flag`` / ``dismiss_flag`` when that module
+    provides them; until then writes ``flag_decisions`` directly (parameterised).
+    """
+    if decision not in ("confirmed", "dismissed"):
+        raise ValueError("decision must be 'confirmed' or 'dismissed'")
+    try:
+        from convolab import flags as flags_module
+
+        fn = getattr(flags_module, "confirm_flag" if decision == "confirmed" else "dismiss_flag")
+    except (ImportError, AttributeError):
+        fn = None
+    if fn is not None:
+        fn(lab.con, flag_id, reviewer=reviewer, note=note)
+        return
+    row = lab.con.execute("SELECT conversation_id, criterion FROM flags WHERE flag_id = ?", [flag_id]).fetchone()
+    if row is None:
+        raise KeyError(f"no flag {flag_id}")
+    lab.con.execute(
+        "INSERT INTO flag_decisions (flag_id, conversation_id, criterion, decision, reviewer, note, decided_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
+        [flag_id, row[0], row[1], decision, reviewer, note],
+    )
+    lab.audit(f"flag_{decision}", target=row[0],
+              details={"flag_id": flag_id, "criterion": row[1], "note": note}, actor=reviewer)
+
+
+def add_flag(lab: Workbench, conversation_id: str, criterion: str, *, severity: str, reason: str,
+             reviewer: str) -> None:
+    """Add a manual review flag (``source='manual'``) with an audit entry.
+
+    Uses ``convolab.flags.add_manual_flag`` when available.
+    """
+    try:
+        from convolab.flags import add_manual_flag  # type: ignore[attr-defined]
+    except ImportError:
+        add_manual_flag = None
+    if add_manual_flag is not None:
+        add_manual_flag(lab.con, conversation_id, criterion, severity=severity, reason=reason, created_by=reviewer)
+        return
+    lab.con.execute(
+        "INSERT INTO flags (conversation_id, criterion, severity, reason, source, created_by, created_at)"
+        " VALUES (?, ?, ?, ?, 'manual', ?, now()::TIMESTAMP)",
+        [conversation_id, criterion, severity, reason, reviewer],
+    )
+    lab.audit("flag_added", target=conversation_id,
+              details={"criterion": criterion, "severity": severity, "reason": reason}, actor=reviewer)
+
+
+def _message_emotions(lab: Workbench, conversation_id: str) -> dict[int, dict[str, Any]]:
+    """seq -> {emotions, sentiment} for the conversation's scored messages (newest model run)."""
+    try:
+        rows = lab.con.execute(
+            """
+            SELECT seq, emotions, sentiment FROM message_emotion_scores
+            WHERE conversation_id = ?
+              AND model_id = (SELECT model_id FROM conversation_emotions WHERE conversation_id = ?
+                              ORDER BY refreshed_at DESC LIMIT 1)
+            ORDER BY seq
+            """,
+            [conversation_id, conversation_id],
+        ).fetchall()
+    except Exception:  # noqa: BLE001 - emotion tables are optional (store not scored yet)
+        return {}
+    return {seq: {"emotions": list(emotions or []), "sentiment": sentiment} for seq, emotions, sentiment in rows}
+
+
+def render_fields(d: dict[str, Any]) -> str:
+    """The contract's detail fields, in order, as an escaped ``<dl>``."""
+    sentiment = d.get("sentiment")
+    if sentiment:
+        tops = zip(sentiment.get("top_emotions") or [], sentiment.get("top_scores") or [], strict=False)
+        senti = ", ".join(f"{esc(e)} ({s:.2f})" for e, s in tops) + (
+            f" — {esc(sentiment.get('polarity'))}, trend {esc(sentiment.get('trend'))}"
+        )
+    else:
+        senti = "<i>not scored</i>"
+    flags = d.get("review_flags") or []
+    values = {
+        "Platform": f"{esc(d.get('platform_icon'))} {esc(d.get('platform'))}",
+        "Contact ID": esc(d.get("contact_id")),
+        "Status": esc(d.get("status")),
+        "Tags": "<br>".join(f"<b>{esc(k)}</b>: {esc(v)}" for k, v in (d.get("tags") or {}).items()),
+        "Sentiment": senti,
+        "Duration": esc(fmt_duration(d.get("duration_s"))),
+        "Start": esc(fmt_time(d.get("started_at"))),
+        "End": esc(fmt_time(d.get("ended_at"))),
+        "Review Flags": "<br>".join(
+            f"🚩 <b>{esc(f['criterion'])}</b> ({esc(f['severity'])}): {esc(f['reason'])}"
+            + (f" — <i>{esc(f['decision'])}</i>" if f.get("decision") else "")
+            for f in flags
+        ) or "none",
+        "Summary": esc(d.get("summary")),
+        "Analysis": esc(d.get("analysis")),
+    }
+    items = "".join(
+        f'<dt data-field="{esc(name)}">{esc(name)}</dt><dd>{values[name]}</dd>' for name in DETAIL_FIELDS
+    )
+    return f'<dl class="cl-detail">{items}</dl>'
+
+
+def render_transcript(d: dict[str, Any], emotions: dict[int, dict[str, Any]] | None = None) -> str:
+    """Messages as role-styled blocks; customer messages show their emotions when scored."""
+    emotions = emotions or {}
+    parts = []
+    for m in d.get("transcript") or []:
+        role = m.get("role") or "system"
+        extra = ""
+        scored = emotions.get(m.get("seq"))
+        if scored and role == "customer" and scored["emotions"]:
+            extra = f'<div class="cl-emo">{esc(", ".join(scored["emotions"]))}</div>'
+        parts.append(
+            f'<div class="cl-msg cl-role-{esc(role)}"><b>{esc(role)}</b> '
+            f'<small>{esc(fmt_time(m.get("sent_at")))}</small><br>{esc(m.get("text"))}{extra}</div>'
+        )
+    return '<div class="cl-transcript">' + "".join(parts) + "</div>"
+
+
+def render_functions(d: dict[str, Any]) -> str:
+    """Functions (name, arguments, output, status; failures highlighted) and Parameters."""
+    rows = "".join(
+        f'<tr class="{"cl-fn-failed" if (f.get("status") or "ok") != "ok" else ""}">'
+        f"<td>{esc(f.get('name'))}</td><td>{esc(fmt_value(f.get('arguments')))}</td>"
+        f"<td>{esc(fmt_value(f.get('output')))}</td><td>{esc(f.get('status'))}</td></tr>"
+        for f in d.get("functions") or []
+    )
+    params = "".join(
+        f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in (d.get("parameters") or {}).items()
+    )
+    return (
+        '<h4>Functions</h4><table class="cl-table cl-functions"><thead><tr><th>Name</th><th>Arguments</th>'
+        f"<th>Output</th><th>Status</th></tr></thead><tbody>{rows}</tbody></table>"
+        '<h4>Parameters</h4><table class="cl-table cl-parameters"><thead><tr><th>Key</th><th>Value</th></tr>'
+        f"</thead><tbody>{params}</tbody></table>"
+    )
+
+
+class ConversationDetail(widgets.VBox):
+    """Everything about one conversation, with the ⋯ menu and flag review actions.
+
+    Parameters
+    ----------
+    lab
+        The open store.
+    reviewer
+        Name recorded with decisions and deletes (default: the OS user).
+    on_change
+        Called with the conversation id after a delete, a decision or a new flag
+        (the dashboard refreshes the table).
+
+    Examples
+    --------
+    >>> detail = ConversationDetail(lab); detail.show("c-000001")
+    """
+
+    def __init__(self, lab: Workbench, *, reviewer: str | None = None,
+                 on_change: Callable[[str], Any] | None = None) -> None:
+        self.lab = lab
+        self.reviewer = reviewer or current_actor()
+        self.on_change = on_change
+        self.conversation_id: str | None = None
+        self.data: dict[str, Any] | None = None
+        self.title = widgets.HTML()
+        self.menu_button = widgets.ToggleButton(description="⋯", tooltip="Export, audio, delete",
+                                                layout=widgets.Layout(width="48px"))
+        self.menu = widgets.VBox(layout=widgets.Layout(display="none"))
+        self.downloads = widgets.HTML()
+        self.downloads.add_class("cl-downloads")
+        self.delete_button = widgets.Button(description="Delete", button_style="danger", icon="trash")
+        self.confirm_delete = widgets.Button(description="Confirm delete", button_style="danger")
+        self.cancel_delete = widgets.Button(description="Cancel")
+        self.delete_box = widgets.HBox([widgets.Label("Delete this conversation for good?"),
+                                        self.confirm_delete, self.cancel_delete],
+                                       layout=widgets.Layout(display="none"))
+        self.menu.children = [self.downloads, self.delete_button, self.delete_box]
+        self.fields = widgets.HTML()
+        self.fields.add_class("cl-fields")
+        self.flag_box = widgets.VBox()
+        self.chart = widgets.Box()
+        self.transcript = widgets.HTML()
+        self.transcript.add_class("cl-transcript-html")
+        self.functions = widgets.HTML()
+        self.message = widgets.HTML()
+        self.new_criterion = widgets.Text(placeholder="criterion", layout=widgets.Layout(width="140px"))
+        self.new_severity = widgets.Dropdown(options=["low", "medium", "high"], value="medium",
+                                             layout=widgets.Layout(width="90px"))
+        self.new_reason = widgets.Text(placeholder="reason")
+        self.add_button = widgets.Button(description="Add flag", icon="flag")
+
+        self.menu_button.observe(self._toggle_menu, "value")
+        self.delete_button.on_click(lambda _: setattr(self.delete_box.layout, "display", "flex"))
+        self.cancel_delete.on_click(lambda _: setattr(self.delete_box.layout, "display", "none"))
+        self.confirm_delete.on_click(self._delete)
+        self.add_button.on_click(self._add_flag)
+        super().__init__([widgets.HTML(TABLE_CSS), widgets.HBox([self.title, self.menu_button]), self.menu,
+                          self.message, self.fields, self.flag_box,
+                          widgets.HBox([self.new_criterion, self.new_severity, self.new_reason, self.add_button]),
+                          self.chart, self.transcript, self.functions])
+        self.add_class("cl-detail-view")
+        self.layout.display = "none"
+
+    # -- showing ---------------------------------------------------------------------------
+
+    def show(self, conversation_id: str) -> None:
+        """Load and display one conversation."""
+        self.conversation_id = conversation_id
+        self.data = d = self.lab.conversation(conversation_id)
+        self.layout.display = "flex"
+        self.message.value = ""
+        self.title.value = f"<h3>{esc(d['id'])} · {esc(d.get('flow'))} · {esc(d.get('contact'))}</h3>"
+        self.fields.value = render_fields(d)
+        emotions = _message_emotions(self.lab, conversation_id)
+        self.transcript.value = "<h4>Transcript</h4>" + render_transcript(d, emotions)
+        self.functions.value = render_functions(d)
+        self._render_flags(d)
+        self._render_downloads(d)
+        self.chart.children = self._chart(d, emotions)
+        self.delete_box.layout.display = "none"
+
+    def _render_flags(self, d: dict[str, Any]) -> None:
+        rows = []
+        for f in d.get("review_flags") or []:
+            note = widgets.Text(placeholder="note", layout=widgets.Layout(width="200px"))
+            confirm = widgets.Button(description="Confirm", button_style="success",
+                                     layout=widgets.Layout(width="90px"))
+            dismiss = widgets.Button(description="Dismiss", layout=widgets.Layout(width="90px"))
+            confirm.on_click(lambda _, f=f, note=note: self._decide(f["flag_id"], "confirmed", note.value))
+            dismiss.on_click(lambda _, f=f, note=note: self._decide(f["flag_id"], "dismissed", note.value))
+            state = f" — {esc(f['decision'])} by {esc(f['reviewer'])}" if f.get("decision") else " — unreviewed"
+            label = widgets.HTML(f"🚩 <b>{esc(f['criterion'])}</b>{state}")
+            label.add_class("cl-flag-state")
+            rows.append(widgets.HBox([label, note, confirm, dismiss]))
+        self.flag_box.children = rows
+
+    def _render_downloads(self, d: dict[str, Any]) -> None:
+        cid = str(d["id"])
+        links = [
+            download_link(self.lab.export(cid, fmt), filename=f"{cid}.{fmt}", mime=_EXPORT_MIME[fmt],
+                          label=f"Export Transcript ({fmt.upper()})")
+            for fmt in ("txt", "json", "csv")
+        ]
+        recording = d.get("recording")
+        if recording:
+            # Relative recordings resolve against the working directory, then the store's folder.
+            path = Path(recording)
+            if not path.is_absolute() and not path.is_file():
+                path = Path(self.lab.path).parent / path
+            if path.is_file() and path.stat().st_size <= _MAX_AUDIO_BYTES:
+                mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                links.append(download_link(path.read_bytes(), filename=path.name, mime=mime, label="Download Audio"))
+            else:
+                links.append(f"<span>Download Audio: {esc(recording)} (file not available)</span>")
+        self.downloads.value = " · ".join(links)
+
+    def _chart(self, d: dict[str, Any], emotions: dict[int, dict[str, Any]]) -> tuple[widgets.Widget, ...]:
+        points = [(seq, e["sentiment"]) for seq, e in sorted(emotions.items()) if e["sentiment"] is not None]
+        if not points:
+            return ()
+        try:
+            import plotly.graph_objects as go
+
+            fig = go.FigureWidget(
+                go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers"),
+                layout={"title": "Customer sentiment over the conversation", "height": 220,
+                        "yaxis": {"range": [-1, 1]}, "xaxis": {"title": "message"},
+                        "margin": {"l": 40, "r": 10, "t": 40, "b": 30}},
+            )
+        except Exception:  # noqa: BLE001 - FigureWidget needs anywidget; fall back to a text sparkline
+            bars = "▁▂▃▄▅▆▇█"
+            spark = "".join(bars[min(7, int((s + 1) / 2 * 8))] for _, s in points)
+            return (widgets.HTML(f"<div>Sentiment over the conversation: <code>{esc(spark)}</code></div>"),)
+        return (fig,)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def _toggle_menu(self, change: dict[str, Any]) -> None:
+        self.menu.layout.display = "flex" if change["new"] else "none"
+
+    def _decide(self, flag_id: int, decision: str, note: str) -> None:
+        decide_flag(self.lab, flag_id, decision, reviewer=self.reviewer, note=note or None)
+        cid = self.conversation_id
+        assert cid is not None
+        self.show(cid)
+        self.message.value = f"<b>Flag {decision}.</b>"
+        if self.on_change:
+            self.on_change(cid)
+
+    def _add_flag(self, _button: widgets.Button) -> None:
+        criterion = self.new_criterion.value.strip()
+        if not criterion or self.conversation_id is None:
+            self.message.value = "<b>Give the flag a criterion.</b>"
+            return
+        add_flag(self.lab, self.conversation_id, criterion, severity=self.new_severity.value,
+                 reason=self.new_reason.value.strip() or "added by a reviewer", reviewer=self.reviewer)
+        self.new_criterion.value = self.new_reason.value = ""
+        cid = self.conversation_id
+        self.show(cid)
+        if self.on_change:
+            self.on_change(cid)
+
+    def _delete(self, _button: widgets.Button) -> None:
+        cid = self.conversation_id
+        if cid is None:
+            return
+        self.lab.delete(cid, actor=self.reviewer)
+        self.conversation_id = self.data = None
+        self.layout.display = "none"
+        self.menu_button.value = False
+        if self.on_change:
+            self.on_change(cid)

@@ -1,0 +1,208 @@
+"""The conversations table: one page at a time, filtered and sorted in DuckDB."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import ipywidgets as widgets
+import traitlets
+
+from convolab.conversations import PLATFORMS, STATUSES
+from convolab.store import ConversationFilter, Workbench
+from convolab.widgets._html import TABLE_CSS, esc, render_table
+
+__all__ = ["ConversationTable"]
+
+_SORTS = (
+    ("Date", "date"),
+    ("ID", "id"),
+    ("Flow", "flow"),
+    ("Platform", "platform"),
+    ("Contact", "contact"),
+    ("Status", "status"),
+    ("Duration", "duration"),
+    ("Last Message", "last_message"),
+    ("Flagged", "flagged"),
+    ("Functions", "functions"),
+)
+_ANY = "(any)"
+
+
+def _emotion_labels() -> tuple[str, ...]:
+    try:
+        from convolab.emotions.labels import LABELS
+    except ImportError:  # emotions are optional; the filter then takes free text
+        return ()
+    return tuple(label for label in LABELS if label != "neutral")
+
+
+class ConversationTable(widgets.VBox):
+    """A paged, sortable, filterable table of conversations.
+
+    Only the visible page ever leaves DuckDB: filters, sort and paging are
+    passed to :meth:`Workbench.list_conversations`, and the page is rendered as
+    one escaped HTML table, so the browser receives ~50 rows whatever the size
+    of the store.
+
+    Parameters
+    ----------
+    lab
+        The open store.
+    page_size
+        Rows per page (50 by default).
+    on_select
+        Called with the conversation id when a row is selected.
+    flagged
+        Initial "flagged" filter (``True`` shows the review queue first).
+
+    Attributes
+    ----------
+    selected : str or None
+        The selected conversation id (a trait: ``table.observe(fn, "selected")``).
+
+    Examples
+    --------
+    >>> table = ConversationTable(convolab.open(), on_select=detail.show)
+    """
+
+    selected = traitlets.Unicode(None, allow_none=True)
+
+    def __init__(
+        self,
+        lab: Workbench,
+        *,
+        page_size: int = 50,
+        on_select: Callable[[str], Any] | None = None,
+        flagged: bool | None = None,
+        sort: str = "date",
+        descending: bool = True,
+    ) -> None:
+        self.lab = lab
+        self.page_size = page_size
+        self.page = 0
+        self.total = 0
+        self.last_html = ""
+        self._callbacks: list[Callable[[str], Any]] = [on_select] if on_select else []
+        self._updating = False
+
+        flows = [r[0] for r in lab.con.execute(
+            "SELECT DISTINCT flow FROM conversations WHERE flow IS NOT NULL ORDER BY 1").fetchall()]
+        small = widgets.Layout(width="160px")
+        self.status = widgets.Dropdown(options=[_ANY, *STATUSES], description="Status", layout=small)
+        self.flow = widgets.Dropdown(options=[_ANY, *flows], description="Flow", layout=widgets.Layout(width="240px"))
+        self.platform = widgets.Dropdown(options=[_ANY, *PLATFORMS], description="Platform", layout=small)
+        self.flagged = widgets.Dropdown(
+            options=[(_ANY, None), ("flagged 🚩", True), ("not flagged", False)],
+            value=flagged, description="Flagged", layout=small,
+        )
+        labels = _emotion_labels()
+        self.emotion = (
+            widgets.Dropdown(options=[_ANY, *labels], description="Emotion", layout=small)
+            if labels else widgets.Text(description="Emotion", layout=small)
+        )
+        self.since = widgets.DatePicker(description="From", layout=small)
+        self.until = widgets.DatePicker(description="To", layout=small)
+        self.search = widgets.Text(placeholder="search transcripts", description="Search", continuous_update=False)
+        self.sort = widgets.Dropdown(options=_SORTS, value=sort, description="Sort", layout=small)
+        self.descending = widgets.ToggleButton(value=descending, description="▼ desc", layout=widgets.Layout(width="80px"))
+        self.prev_button = widgets.Button(description="◀ Prev", layout=widgets.Layout(width="80px"))
+        self.next_button = widgets.Button(description="Next ▶", layout=widgets.Layout(width="80px"))
+        self.page_label = widgets.Label()
+        self.html = widgets.HTML()
+        self.html.add_class("cl-table-html")
+        self.rows = widgets.Select(options=[], rows=12, description="Open", layout=widgets.Layout(width="260px"))
+        self.rows.add_class("cl-rows")
+
+        for w in (self.status, self.flow, self.platform, self.flagged, self.emotion,
+                  self.since, self.until, self.search, self.sort, self.descending):
+            w.observe(self._on_filter, "value")
+        self.prev_button.on_click(lambda _: self.go(self.page - 1))
+        self.next_button.on_click(lambda _: self.go(self.page + 1))
+        self.rows.observe(self._on_row, "value")
+
+        super().__init__([
+            widgets.HTML(TABLE_CSS),
+            widgets.HBox([self.status, self.flow, self.platform, self.flagged]),
+            widgets.HBox([self.emotion, self.since, self.until, self.search]),
+            widgets.HBox([self.sort, self.descending, self.prev_button, self.next_button, self.page_label]),
+            widgets.HBox([self.rows, self.html]),
+        ])
+        self.refresh()
+
+    # -- state -----------------------------------------------------------------------------
+
+    def filters(self) -> ConversationFilter:
+        """The filter the controls describe (every value bound as a SQL parameter downstream)."""
+
+        def pick(value: Any) -> Any:
+            return None if value in (_ANY, "") else value
+
+        since: date | None = self.since.value
+        until: date | None = self.until.value
+        return ConversationFilter(
+            status=pick(self.status.value),
+            flow=pick(self.flow.value),
+            platform=pick(self.platform.value),
+            flagged=self.flagged.value,
+            search=pick(self.search.value.strip()),
+            emotion=pick(self.emotion.value),
+            since=since,
+            until=until,
+        )
+
+    def on_select(self, callback: Callable[[str], Any]) -> None:
+        """Register ``callback(conversation_id)`` for row selection."""
+        self._callbacks.append(callback)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Re-query the current page (after a filter change, a delete or a decision)."""
+        f = self.filters()
+        self.total = self.lab.count_conversations(f)
+        last = max(0, (self.total - 1) // self.page_size)
+        self.page = min(max(self.page, 0), last)
+        frame = self.lab.list_conversations(
+            f, sort=self.sort.value, descending=self.descending.value,
+            limit=self.page_size, offset=self.page * self.page_size,
+        )
+        rows = frame.to_dicts()
+        self.last_html = render_table(rows, sort=self.sort.value, descending=self.descending.value,
+                                      selected=self.selected)
+        self.html.value = self.last_html
+        self.descending.description = "▼ desc" if self.descending.value else "▲ asc"
+        first = self.page * self.page_size + 1 if rows else 0
+        self.page_label.value = f"{first}–{first + len(rows) - 1 if rows else 0} of {self.total:,}"
+        self.prev_button.disabled = self.page == 0
+        self.next_button.disabled = self.page >= last
+        self._updating = True  # repopulating options must not count as a user selection
+        try:
+            ids = [r["id"] for r in rows]
+            self.rows.options = ids
+            self.rows.value = self.selected if self.selected in ids else None
+        finally:
+            self._updating = False
+
+    def go(self, page: int) -> None:
+        """Show page ``page`` (0-based; clamped to the available pages)."""
+        self.page = page
+        self.refresh()
+
+    def select(self, conversation_id: str) -> None:
+        """Select a conversation and notify the callbacks (as a row click does)."""
+        self.selected = conversation_id
+        self.html.value = self.last_html = self.last_html.replace(' class="cl-selected"', "").replace(
+            f'<tr data-id="{esc(conversation_id)}">', f'<tr data-id="{esc(conversation_id)}" class="cl-selected">'
+        )
+        for callback in self._callbacks:
+            callback(conversation_id)
+
+    def _on_filter(self, _change: dict[str, Any]) -> None:
+        self.page = 0
+        self.refresh()
+
+    def _on_row(self, change: dict[str, Any]) -> None:
+        if not self._updating and change["new"]:
+            self.select(change["new"])
