@@ -26,6 +26,10 @@ class Migration:
     statements: tuple[str, ...]
 
 
+# Child tables carry no primary keys or indexes on purpose: ingest guarantees
+# (conversation_id, seq) / (conversation_id, key) uniqueness set-based, and index
+# maintenance would dominate bulk loads. Rows are stored in load order, so
+# DuckDB's min/max zone maps still make per-conversation lookups cheap.
 _V1_CORE = (
     """
     CREATE TABLE conversations (
@@ -58,8 +62,7 @@ _V1_CORE = (
         seq           INTEGER NOT NULL,  -- 0-based position in the transcript
         role          VARCHAR NOT NULL,  -- customer | agent | human_agent | supervisor | system
         text          VARCHAR,
-        sent_at       TIMESTAMP,
-        PRIMARY KEY (conversation_id, seq)
+        sent_at       TIMESTAMP
     )
     """,
     """
@@ -71,24 +74,21 @@ _V1_CORE = (
         output        JSON,
         status        VARCHAR,           -- ok | error | no_result
         called_at     TIMESTAMP,
-        call_ref      VARCHAR,           -- tool_call id from OpenAI-style sources
-        PRIMARY KEY (conversation_id, seq)
+        call_ref      VARCHAR            -- tool_call id from OpenAI-style sources
     )
     """,
     """
     CREATE TABLE tags (
         conversation_id VARCHAR NOT NULL,
         key           VARCHAR NOT NULL,
-        value         VARCHAR,
-        PRIMARY KEY (conversation_id, key)
+        value         VARCHAR
     )
     """,
     """
     CREATE TABLE parameters (
         conversation_id VARCHAR NOT NULL,
         key           VARCHAR NOT NULL,
-        value         VARCHAR,
-        PRIMARY KEY (conversation_id, key)
+        value         VARCHAR
     )
     """,
     "CREATE SEQUENCE load_seq START 1",
@@ -127,7 +127,6 @@ _V1_CORE = (
         result        VARCHAR
     )
     """,
-    "CREATE INDEX messages_conversation ON messages (conversation_id)",
 )
 
 # Version 2 belongs to emotion scoring, 3 to review flags, 4 to live calls and

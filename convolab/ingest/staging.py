@@ -77,20 +77,23 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def stage_json_records(con: duckdb.DuckDBPyConnection) -> None:
-    """``stg_raw(line, raw BLOB)`` -> ``stg_rec`` (decoded, parsed once) -> ``stg_conv``.
+    """``stg_raw(line, raw BLOB)`` -> ``stg_conv`` (decoded and parsed once).
 
     Shared by the canonical and OpenAI-style formats: their top-level fields are
     the same; only ``messages`` (and ``functions``) differ.
     """
     known = ", ".join(f"'{k}'" for k in KNOWN_FIELDS)
+    # Parsed once into a table: referencing ``r`` many times from a subquery would
+    # make DuckDB re-run the parse per reference.
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE stg_rec AS
-        WITH decoded AS (SELECT line, try(decode(raw)) AS txt FROM stg_raw)
-        SELECT line, txt AS raw,
-               CASE WHEN ltrim(txt) LIKE '{{%' THEN try(json_transform(txt, '{CONVERSATION_SPEC}')) END AS r
-        FROM decoded
-        WHERE txt IS NULL OR trim(txt) <> ''
+        SELECT line, raw, r,
+               CASE WHEN r IS NOT NULL THEN list_filter(json_keys(raw), lambda k: k NOT IN ({known})) END AS unknown_keys
+        FROM (SELECT line, txt AS raw,
+                     CASE WHEN ltrim(txt) LIKE '{{%' THEN try(json_transform(txt, '{CONVERSATION_SPEC}')) END AS r
+              FROM (SELECT line, try(decode(raw)) AS txt FROM stg_raw)
+              WHERE txt IS NULL OR trim(txt) <> '')
         """
     )
     con.execute(
@@ -144,9 +147,10 @@ def stage_json_records(con: duckdb.DuckDBPyConnection) -> None:
                  ], lambda x: x IS NOT NULL)
                END AS errors,
                -- Unknown top-level fields are kept (as JSON) so a load loses nothing.
-               CASE WHEN r IS NOT NULL THEN nullif(list_filter(
-                   map_entries(json_transform(raw, '"MAP(VARCHAR, JSON)"')),
-                   lambda e: e.key NOT IN ({known})), []) END AS extra_entries
+               -- only records with unknown keys pay for a second, value-copying parse
+               CASE WHEN len(unknown_keys) > 0
+                    THEN list_filter(map_entries(json_transform(raw, '"MAP(VARCHAR, JSON)"')),
+                                     lambda e: e.key NOT IN ({known})) END AS extra_entries
         FROM stg_rec
         """
     )
