@@ -21,54 +21,20 @@ _MAX_AUDIO_BYTES = 25_000_000
 
 
 def decide_flag(lab: Workbench, flag_id: int, decision: str, *, reviewer: str, note: str | None = None) -> None:
-    """Record a QA decision (``confirmed`` or ``dismissed``) on a flag, with an audit entry.
+    """Record a QA decision (``confirmed`` or ``dismissed``) on a flag, audited, via :mod:`convolab.flags`."""
+    from convolab.flags import confirm_flag, dismiss_flag
 
-    Uses ``convolab.flags.confirm_flag`` / ``dismiss_flag`` when that module
-    provides them; until then writes ``flag_decisions`` directly (parameterised).
-    """
     if decision not in ("confirmed", "dismissed"):
         raise ValueError("decision must be 'confirmed' or 'dismissed'")
-    try:
-        from convolab import flags as flags_module
-
-        fn = getattr(flags_module, "confirm_flag" if decision == "confirmed" else "dismiss_flag")
-    except (ImportError, AttributeError):
-        fn = None
-    if fn is not None:
-        fn(lab.con, flag_id, reviewer=reviewer, note=note)
-        return
-    row = lab.con.execute("SELECT conversation_id, criterion FROM flags WHERE flag_id = ?", [flag_id]).fetchone()
-    if row is None:
-        raise KeyError(f"no flag {flag_id}")
-    lab.con.execute(
-        "INSERT INTO flag_decisions (flag_id, conversation_id, criterion, decision, reviewer, note, decided_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
-        [flag_id, row[0], row[1], decision, reviewer, note],
-    )
-    lab.audit(f"flag_{decision}", target=row[0],
-              details={"flag_id": flag_id, "criterion": row[1], "note": note}, actor=reviewer)
+    (confirm_flag if decision == "confirmed" else dismiss_flag)(lab.con, flag_id, reviewer=reviewer, note=note)
 
 
 def add_flag(lab: Workbench, conversation_id: str, criterion: str, *, severity: str, reason: str,
-             reviewer: str) -> None:
-    """Add a manual review flag (``source='manual'``) with an audit entry.
+             reviewer: str) -> int:
+    """Add a manual review flag (``source='manual'``), audited, via :mod:`convolab.flags`."""
+    from convolab.flags import add_manual_flag
 
-    Uses ``convolab.flags.add_manual_flag`` when available.
-    """
-    try:
-        from convolab.flags import add_manual_flag  # type: ignore[attr-defined]
-    except ImportError:
-        add_manual_flag = None
-    if add_manual_flag is not None:
-        add_manual_flag(lab.con, conversation_id, criterion, severity=severity, reason=reason, created_by=reviewer)
-        return
-    lab.con.execute(
-        "INSERT INTO flags (conversation_id, criterion, severity, reason, source, created_by, created_at)"
-        " VALUES (?, ?, ?, ?, 'manual', ?, now()::TIMESTAMP)",
-        [conversation_id, criterion, severity, reason, reviewer],
-    )
-    lab.audit("flag_added", target=conversation_id,
-              details={"criterion": criterion, "severity": severity, "reason": reason}, actor=reviewer)
+    return add_manual_flag(lab.con, conversation_id, criterion, reviewer=reviewer, reason=reason, severity=severity)
 
 
 def _message_emotions(lab: Workbench, conversation_id: str) -> dict[int, dict[str, Any]]:
