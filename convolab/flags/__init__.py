@@ -1,0 +1,17 @@
+"""Review flags: criteria as data, compiled to set-based SQL, and QA decisions on them."""
+
+from __future__ import annotations
+
+from convolab.flags.criteria import Criterion, criteria_version, load_criteria, run_flags
+from convolab.flags.review import add_manual_flag, confirm_flag, dismiss_flag
+
+__all__ = [
+    "Criterion",
+    "add_manual_flag",
+    "confirm_flag",
+    "criteria_version",
+    "dismiss_flag",
+    "load_criteria",
+    "run_flags",
+]
+

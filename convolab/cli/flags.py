@@ -1,0 +1,62 @@
+"""CLI commands for review flags: ``flag`` (run criteria) and ``flags`` (list them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from convolab.cli._app import DB_HELP, app, console, fail, print_json, resolve_db
+from convolab.errors import ConvolabError
+
+
+@app.command("flag")
+def flag_command(
+    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    criteria: Annotated[
+        Path | None, typer.Option("--criteria", help="Criteria YAML file (default: the built-in library).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+) -> None:
+    """Run review criteria over the store and print how many flags each raised."""
+    import convolab
+    from convolab.flags import criteria_version, load_criteria, run_flags
+
+    try:
+        loaded = load_criteria(criteria)
+        with convolab.open(resolve_db(db)) as lab:
+            counts = run_flags(lab.con, loaded)
+    except ConvolabError as exc:
+        fail(str(exc))
+    version = criteria_version(loaded)
+    if as_json:
+        print_json({"criteria_version": version, "counts": counts})
+        return
+    for name, n in counts.items():
+        console.print(f"{name:<24} {n:>8}")
+    console.print(f"{'total':<24} {sum(counts.values()):>8}  (criteria version {version})")
+
+
+@app.command("flags")
+def flags_command(
+    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    criterion: Annotated[str | None, typer.Option("--criterion", help="Only this criterion.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+) -> None:
+    """List review flags with their reasons and newest QA decision."""
+    import convolab
+
+    try:
+        with convolab.open(resolve_db(db)) as lab:
+            frame = lab.list_flags(criterion=criterion).head(limit)
+    except ConvolabError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(frame.drop("evidence").to_dicts())
+        return
+    for row in frame.iter_rows(named=True):
+        decision = f" [{row['decision']}]" if row["decision"] else ""
+        console.print(f"{row['flag_id']:>6} {row['conversation_id']} {row['criterion']} "
+                      f"({row['severity']}){decision}: {row['reason']}", markup=False)

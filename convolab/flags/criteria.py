@@ -1,0 +1,399 @@
+"""Review criteria as data, compiled to set-based DuckDB SQL.
+
+A criterion's ``condition`` is a small expression language: whitelisted
+feature names (:data:`convolab.flags.features.FEATURES`), ``:param``
+placeholders, numbers, quoted string literals, comparison and arithmetic
+operators, ``and``/``or``/``not``, ``is [not] null``, and the functions
+``abs(x)``, ``customer_matches(:p)``, ``agent_matches(:p)``. Every token is
+translated to a fixed SQL fragment or a ``?`` placeholder, so text from a
+criteria file (thresholds, keyword patterns, string literals) only ever
+reaches DuckDB as a bound parameter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import yaml
+
+from convolab.errors import CriteriaError
+from convolab.flags.features import FEATURES, features_sql
+
+__all__ = ["Criterion", "DEFAULT_CRITERIA", "criteria_version", "load_criteria", "run_flags"]
+
+DEFAULT_CRITERIA = Path(__file__).with_name("default.yml")
+SEVERITIES = ("low", "medium", "high")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<number>\d+(?:\.\d+)?)
+      | (?P<string>'(?:[^']|'')*')
+      | (?P<param>:[a-z_][a-z0-9_]*)
+      | (?P<ident>[a-z_][a-z0-9_]*)
+      | (?P<op>>=|<=|!=|<>|=|<|>|\+|-|\*|/|\(|\)|,)
+    )""",
+    re.VERBOSE | re.IGNORECASE,
+)
+_KEYWORDS = {"and": "AND", "or": "OR", "not": "NOT", "is": "IS", "null": "NULL", "true": "TRUE", "false": "FALSE"}
+_MATCH_FUNCTIONS = {"customer_matches": "customer_text", "agent_matches": "agent_text"}
+_FEATURES_TABLE = "_flag_features"
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One review criterion.
+
+    Parameters
+    ----------
+    name
+        Identifier stored in ``flags.criterion`` (lower-case, digits, underscores).
+    condition
+        Expression over features and ``:params`` (see the module docstring).
+    severity
+        ``low``, ``medium`` or ``high``.
+    description
+        One sentence for people.
+    params
+        Default parameter values: numbers for thresholds, a string (RE2 regular
+        expression) or list of keywords for ``*_matches``.
+    flow_params
+        Per-flow overrides: ``{flow: {param: value}}``.
+    reason
+        Template for the flag's reason; ``{feature}`` and ``{param}`` are filled in.
+    """
+
+    name: str
+    condition: str
+    severity: str = "medium"
+    description: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    flow_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reason: str = ""
+
+    def with_params(self, **params: Any) -> Criterion:
+        """A copy with some default params replaced (used by tuning)."""
+        return Criterion(self.name, self.condition, self.severity, self.description,
+                         {**self.params, **params}, self.flow_params, self.reason)
+
+    def definition(self) -> dict[str, Any]:
+        """The criterion as a plain dict (what the version hash covers)."""
+        return {"name": self.name, "condition": self.condition, "severity": self.severity,
+                "params": self.params, "flow_params": self.flow_params, "reason": self.reason}
+
+
+def load_criteria(path: str | Path | None = None) -> list[Criterion]:
+    """Read and validate criteria from a YAML file (default: the built-in library).
+
+    Parameters
+    ----------
+    path
+        A YAML file with a top-level ``criteria`` list; ``None`` for ``default.yml``.
+
+    Raises
+    ------
+    CriteriaError
+        The file is unreadable or a criterion is malformed (names the criterion).
+    """
+    path = Path(path) if path is not None else DEFAULT_CRITERIA
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CriteriaError(f"cannot read criteria file {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise CriteriaError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("criteria"), list):
+        raise CriteriaError(f"{path} must have a top-level 'criteria' list")
+    criteria = []
+    for i, item in enumerate(document["criteria"]):
+        if not isinstance(item, dict):
+            raise CriteriaError(f"entry {i} of {path} is not a mapping")
+        name = item.get("name")
+        unknown = set(item) - {"name", "condition", "severity", "description", "params", "flow_params", "reason"}
+        if unknown:
+            raise CriteriaError(f"unknown key(s) {sorted(unknown)}", criterion=str(name))
+        criteria.append(Criterion(
+            name=str(name), condition=str(item.get("condition") or ""),
+            severity=str(item.get("severity", "medium")), description=str(item.get("description", "")),
+            params=dict(item.get("params") or {}), flow_params=dict(item.get("flow_params") or {}),
+            reason=str(item.get("reason") or ""),
+        ))
+    for c in criteria:
+        _compile(c)
+    names = [c.name for c in criteria]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise CriteriaError("defined more than once", criterion=dupes[0])
+    return criteria
+
+
+def criteria_version(criteria: list[Criterion]) -> str:
+    """A short hash of the criteria definitions and params (stored on each flag)."""
+    blob = json.dumps([c.definition() for c in sorted(criteria, key=lambda c: c.name)], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+@dataclass
+class _Compiled:
+    where: str
+    where_params: list[Any]
+    reason: str
+    reason_params: list[Any]
+    evidence: str
+    evidence_params: list[Any]
+    patterns: list[str]
+
+
+def _check_param(c: Criterion, name: str, value: Any, *, text: bool) -> Any:
+    """Validate one param value; keyword lists become one case-insensitive regex."""
+    if text:
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            # Keywords are escaped: they are literal words, not regexes.
+            return r"(?i)\b(" + "|".join(re.escape(v) for v in value) + r")\b"
+        if isinstance(value, str) and value:
+            return value
+        raise CriteriaError(f"param {name!r} must be a regex string or a list of keywords, got {value!r}",
+                            criterion=c.name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CriteriaError(f"param {name!r} must be a number, got {value!r}", criterion=c.name)
+    return value
+
+
+def _param_sql(c: Criterion, name: str, *, text: bool) -> tuple[str, list[Any]]:
+    if name not in c.params:
+        raise CriteriaError(f"param ':{name}' is used but not defined in params", criterion=c.name)
+    default = _check_param(c, name, c.params[name], text=text)
+    overrides = [(flow, _check_param(c, name, p[name], text=text))
+                 for flow, p in c.flow_params.items() if isinstance(p, dict) and name in p]
+    if not overrides:
+        return "?", [default]
+    sql = "(CASE " + " ".join("WHEN f.flow = ? THEN ?" for _ in overrides) + " ELSE ? END)"
+    bound: list[Any] = []
+    for flow, value in overrides:
+        bound += [str(flow), value]
+    return sql, [*bound, default]
+
+
+def _compile(c: Criterion) -> _Compiled:
+    """Validate a criterion and translate it to SQL fragments plus bound params."""
+    if not _NAME.match(c.name):
+        raise CriteriaError("name must be lower-case letters, digits and underscores", criterion=c.name)
+    if c.severity not in SEVERITIES:
+        raise CriteriaError(f"severity must be one of {', '.join(SEVERITIES)}, got {c.severity!r}", criterion=c.name)
+    if not c.condition.strip():
+        raise CriteriaError("condition is empty", criterion=c.name)
+    for flow, p in c.flow_params.items():
+        if not isinstance(p, dict) or set(p) - set(c.params):
+            raise CriteriaError(f"flow_params for {flow!r} may only override params defined in params",
+                                criterion=c.name)
+    for name in c.params:
+        if not _NAME.match(name):
+            raise CriteriaError(f"bad param name {name!r}", criterion=c.name)
+
+    sql: list[str] = []
+    params: list[Any] = []
+    patterns: list[str] = []
+    used: list[str] = []
+    pos, text = 0, c.condition
+    expect_match_param = False
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise CriteriaError(f"cannot parse condition at {text[pos:pos + 20]!r}", criterion=c.name)
+        pos = m.end()
+        kind = m.lastgroup
+        tok = m.group(kind)
+        if expect_match_param and kind != "param" and tok != "(":
+            raise CriteriaError("customer_matches/agent_matches take one :param", criterion=c.name)
+        if kind == "number":
+            sql.append(tok)
+        elif kind == "string":
+            sql.append("?")
+            params.append(tok[1:-1].replace("''", "'"))
+        elif kind == "param":
+            frag, bound = _param_sql(c, tok[1:], text=expect_match_param)
+            if expect_match_param:
+                patterns += [b for b in bound if isinstance(b, str)]
+                sql.append(frag + "), FALSE)")
+                expect_match_param = False
+                # The closing paren in the source is consumed below.
+                m2 = re.compile(r"\s*\)").match(text, pos)
+                if not m2:
+                    raise CriteriaError("customer_matches/agent_matches take one :param", criterion=c.name)
+                pos = m2.end()
+            else:
+                sql.append(frag)
+            params += bound
+        elif kind == "ident":
+            low = tok.lower()
+            if low in _KEYWORDS:
+                sql.append(_KEYWORDS[low])
+            elif low == "abs":
+                sql.append("abs")
+            elif low in _MATCH_FUNCTIONS:
+                m2 = re.compile(r"\s*\(").match(text, pos)
+                if not m2:
+                    raise CriteriaError(f"{low} must be followed by '('", criterion=c.name)
+                pos = m2.end()
+                sql.append(f"coalesce(regexp_matches(f.{_MATCH_FUNCTIONS[low]}, ")
+                # coalesce closes after the param: no text means no match, not NULL.
+                expect_match_param = True
+                used.append(_MATCH_FUNCTIONS[low])
+            elif tok in FEATURES:
+                sql.append(f"f.{tok}")
+                used.append(tok)
+            else:
+                raise CriteriaError(f"unknown feature {tok!r} in condition", criterion=c.name)
+        else:
+            sql.append("<>" if tok == "!=" else tok)
+    if expect_match_param:
+        raise CriteriaError("customer_matches/agent_matches take one :param", criterion=c.name)
+    where = " ".join(s for s in sql if s)
+
+    # Reason template: literal pieces are bound; {names} must be features or params.
+    pieces: list[str] = []
+    rparams: list[Any] = []
+    template = c.reason or c.description or c.name
+    for i, part in enumerate(re.split(r"\{([a-z_][a-z0-9_]*)\}", template)):
+        if i % 2 == 0:
+            if part:
+                pieces.append("?")
+                rparams.append(part)
+        elif part in FEATURES:
+            pieces.append(f"coalesce(CAST(f.{part} AS VARCHAR), 'n/a')")
+            if part not in used:
+                used.append(part)
+        elif part in c.params:
+            frag, bound = _param_sql(c, part, text=not isinstance(c.params[part], int | float))
+            pieces.append(f"CAST({frag} AS VARCHAR)")
+            rparams += bound
+        else:
+            raise CriteriaError(f"unknown name {{{part}}} in reason", criterion=c.name)
+    ev_fields = [f'"{u}" := f.{u}' for u in dict.fromkeys(used) if u not in ("customer_text", "agent_text")]
+    ev_params: list[Any] = []
+    for name, value in c.params.items():
+        frag, bound = _param_sql(c, name, text=not isinstance(value, int | float) or isinstance(value, bool))
+        ev_fields.append(f'"{name}" := {frag}')
+        ev_params += bound
+    # The first message matching a keyword pattern is the evidence a reviewer wants to see.
+    match_sql = ""
+    if "customer_text" in used or "agent_text" in used:
+        role = "customer" if "customer_text" in used else "agent"
+        match_sql = (
+            "(SELECT struct_pack(seq := m.seq, excerpt := left(m.text, 120)) FROM messages m"  # noqa: S608
+            f" WHERE m.conversation_id = f.conversation_id AND m.role = '{role}'"
+            " AND regexp_matches(m.text, ?) ORDER BY m.seq LIMIT 1)"  # role is one of two literals
+        )
+        ev_fields.append(f'"message" := {match_sql}')
+        ev_params.append(patterns[0])
+    evidence = "to_json(struct_pack(" + ", ".join(ev_fields) + "))" if ev_fields else "NULL"
+    reason = "concat(" + ", ".join(pieces or ["''"]) + ")"
+    if match_sql:
+        reason = (f"concat({reason}, coalesce(concat(' in message ', CAST(({match_sql}).seq AS VARCHAR),"
+                  f" ': \"', ({match_sql}).excerpt, '\"'), ''))")
+        rparams += [patterns[0], patterns[0]]
+    return _Compiled(where, params, reason, rparams, evidence, ev_params, patterns)
+
+
+def _has_emotions(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        return bool(con.execute("SELECT count(*) FROM emotion_runs").fetchone()[0])
+    except duckdb.Error:
+        return False
+
+
+def _materialize_features(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_FEATURES_TABLE} AS {features_sql(emotions=_has_emotions(con))}")
+
+
+def _validate_sql(con: duckdb.DuckDBPyConnection, c: Criterion, comp: _Compiled) -> None:
+    for pattern in comp.patterns:
+        try:
+            con.execute("SELECT regexp_matches('', ?)", [pattern]).fetchall()
+        except duckdb.Error as exc:
+            raise CriteriaError(f"bad regular expression {pattern!r}: {str(exc).splitlines()[0]}",
+                                criterion=c.name) from exc
+    try:
+        con.execute(
+            f"SELECT {comp.reason}, {comp.evidence} FROM {_FEATURES_TABLE} f WHERE {comp.where} LIMIT 0",  # noqa: S608
+            [*comp.reason_params, *comp.evidence_params, *comp.where_params],
+        ).fetchall()
+    except duckdb.Error as exc:
+        raise CriteriaError(f"condition does not compile: {str(exc).splitlines()[0]}", criterion=c.name) from exc
+
+
+def compile_criteria(con: duckdb.DuckDBPyConnection, criteria: list[Criterion]) -> list[tuple[Criterion, _Compiled]]:
+    """Validate every criterion (syntax, names, types, SQL) against the store's features."""
+    _materialize_features(con)
+    compiled = [(c, _compile(c)) for c in criteria]
+    for c, comp in compiled:
+        _validate_sql(con, c, comp)
+    return compiled
+
+
+def run_flags(
+    con: duckdb.DuckDBPyConnection,
+    criteria: list[Criterion] | None = None,
+    *,
+    criteria_version: str | None = None,
+) -> dict[str, int]:
+    """Evaluate criteria over the whole store and write their flags.
+
+    Every criterion is validated before any flag is touched. Then, in one
+    transaction, criteria flags (``source='criteria'``) of the criteria being
+    run are replaced; manual flags and QA decisions are kept (decisions are
+    keyed by conversation and criterion, so they follow a re-raised flag).
+
+    Parameters
+    ----------
+    con
+        The store's DuckDB connection (``Workbench.con``).
+    criteria
+        Criteria to run; default the built-in library.
+    criteria_version
+        Version label stored on the flags; default a hash of the definitions.
+
+    Returns
+    -------
+    dict
+        Number of flags raised per criterion.
+
+    Examples
+    --------
+    >>> lab = convolab.open("data/convolab.duckdb")   # doctest: +SKIP
+    >>> run_flags(lab.con)                            # doctest: +SKIP
+    {'frustrated_customer': 12, ...}
+    """
+    criteria = load_criteria() if criteria is None else list(criteria)
+    version = criteria_version or globals()["criteria_version"](criteria)
+    compiled = compile_criteria(con, criteria)
+    counts: dict[str, int] = {}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for c, comp in compiled:
+            con.execute("DELETE FROM flags WHERE source = 'criteria' AND criterion = ?", [c.name])
+            n = con.execute(
+                f"""
+                INSERT INTO flags (conversation_id, criterion, severity, reason, evidence,
+                                   criteria_version, source, created_at)
+                SELECT f.conversation_id, ?, ?, {comp.reason}, {comp.evidence}, ?, 'criteria',
+                       now()::TIMESTAMP
+                FROM {_FEATURES_TABLE} f WHERE {comp.where}
+                """,  # noqa: S608 (fragments come from _compile: whitelisted names and ? only)
+                [c.name, c.severity, *comp.reason_params, *comp.evidence_params, version, *comp.where_params],
+            ).fetchone()[0]
+            counts[c.name] = int(n)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_FEATURES_TABLE}")
+    return counts

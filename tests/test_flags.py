@@ -1,0 +1,227 @@
+"""Review-flag criteria on small real DuckDB stores built from canonical JSONL."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from convolab.errors import CriteriaError
+from convolab.flags import (
+    Criterion,
+    add_manual_flag,
+    confirm_flag,
+    criteria_version,
+    dismiss_flag,
+    load_criteria,
+    run_flags,
+)
+
+T0 = datetime(2026, 11, 1, 10, 0, 0)
+CLEAN_MESSAGES = [
+    ("agent", "Hello, how can I help?", 1),
+    ("customer", "I have a question about my bill.", 3),
+    ("agent", "Let me check that for you.", 5),
+    ("customer", "Thanks.", 8),
+    ("agent", "Anything else?", 10),
+]
+BUILT_INS = [
+    "frustrated_customer", "sentiment_worsened", "function_failed", "agent_loop", "asked_for_human",
+    "abandoned_after_wait", "technical_failure", "agent_repeated_reply", "legal_or_complaint",
+    "duration_anomaly", "slow_agent_response",
+]
+
+
+def _iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def conv(cid: str, *, duration: float = 150, status: str = "completed",
+         messages: list[tuple[str, str, float]] | None = None,
+         functions: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """A conversation in flow 'Billing' with messages at second offsets from T0."""
+    msgs = CLEAN_MESSAGES if messages is None else messages
+    fns = [("lookup_account", "ok")] if functions is None else functions
+    return {
+        "id": cid, "flow": "Billing", "platform": "web", "contact": "a@example.com", "status": status,
+        "started_at": _iso(T0), "ended_at": _iso(T0 + timedelta(seconds=duration)),
+        "messages": [{"role": r, "text": t, "at": _iso(T0 + timedelta(seconds=s))} for r, t, s in msgs],
+        "functions": [{"name": n, "arguments": {}, "output": {}, "status": st,
+                       "at": _iso(T0 + timedelta(seconds=4 + i))} for i, (n, st) in enumerate(fns)],
+    }
+
+
+PLANTED: dict[str, dict[str, Any]] = {
+    "function_failed": conv("p-function_failed", functions=[("lookup_account", "ok"), ("pay", "error")]),
+    "agent_loop": conv("p-agent_loop", functions=[("lookup_account", "ok")] * 3),
+    "asked_for_human": conv("p-asked_for_human", status="transferred", messages=[
+        *CLEAN_MESSAGES[:3], ("customer", "Can I speak to a real person please?", 8), ("agent", "Sure.", 10)]),
+    "abandoned_after_wait": conv("p-abandoned_after_wait", status="abandoned", duration=60, messages=[
+        *CLEAN_MESSAGES[:3], ("customer", "Hello? Are you there?", 8)]),
+    "technical_failure": conv("p-technical_failure", status="failed", messages=[
+        *CLEAN_MESSAGES, ("system", "Call dropped: media server error.", 11)]),
+    "agent_repeated_reply": conv("p-agent_repeated_reply", messages=[
+        *CLEAN_MESSAGES[:2], ("agent", "Could you repeat your account number?", 5),
+        ("customer", "It's 42.", 7), ("agent", "Could you repeat your account number?", 9)]),
+    "legal_or_complaint": conv("p-legal_or_complaint", messages=[
+        *CLEAN_MESSAGES[:3], ("customer", "I will call my lawyer about this.", 8), ("agent", "Noted.", 10)]),
+    "duration_anomaly": conv("p-duration_anomaly", duration=2000),
+    "slow_agent_response": conv("p-slow_agent_response", messages=[
+        *CLEAN_MESSAGES[:3], ("customer", "What is the late fee?", 8), ("agent", "It is 5 dollars.", 35)]),
+    "frustrated_customer": conv("p-frustrated_customer", messages=[
+        *CLEAN_MESSAGES[:3], ("customer", "This is outrageous, I am furious!", 8), ("agent", "I'm sorry.", 10)]),
+    "sentiment_worsened": conv("p-sentiment_worsened"),
+}
+
+
+def _score_emotions(lab) -> None:
+    """Write emotion scores as the emotions module would (latest run's model only)."""
+    con = lab.con
+    con.execute("INSERT INTO emotion_runs VALUES ('m1', now(), now(), 1, 0)")
+    con.execute("INSERT INTO message_emotions BY NAME SELECT 'm1' AS model_id, md5(text) AS text_hash, "
+                "CASE WHEN text LIKE '%furious%' THEN 0.9 ELSE 0.05 END AS anger, "
+                "0.05 AS annoyance, 0.05 AS disappointment FROM (SELECT DISTINCT text FROM messages)")
+    con.execute("INSERT INTO conversation_emotions (conversation_id, model_id, sentiment_start, sentiment_end)"
+                " SELECT id, 'm1', 0.6, CASE WHEN id = 'p-sentiment_worsened' THEN -0.5 ELSE 0.7 END"
+                " FROM conversations")
+
+
+@pytest.fixture
+def flag_lab(lab, write_jsonl):
+    clean = [conv(f"clean-{i:02d}", duration=100 + 10 * i) for i in range(12)]
+    planted = [dict(r) for r in PLANTED.values()]
+    # Spread durations so the flow's MAD is not zero; only the planted outlier is far out.
+    for k, r in enumerate(p for p in planted if p["id"] != "p-duration_anomaly"):
+        r["ended_at"] = _iso(T0 + timedelta(seconds=105 + 10 * k))
+    lab.ingest(write_jsonl([*clean, *planted]))
+    _score_emotions(lab)
+    return lab
+
+
+def _flagged(lab) -> set[tuple[str, str]]:
+    return {tuple(r) for r in lab.con.execute("SELECT conversation_id, criterion FROM flags").fetchall()}
+
+
+def test_default_library_has_the_built_ins():
+    names = [c.name for c in load_criteria()]
+    assert names == BUILT_INS
+
+
+def test_each_built_in_fires_on_its_planted_case_and_not_on_clean_ones(flag_lab):
+    counts = run_flags(flag_lab.con)
+    flagged = _flagged(flag_lab)
+    for name in BUILT_INS:
+        assert (f"p-{name}", name) in flagged, name
+    assert not [f for f in flagged if f[0].startswith("clean-")]
+    # No criterion fires elsewhere than on its own planted case.
+    assert {(cid, c) for cid, c in flagged if cid != f"p-{c}"} == set()
+    assert counts == dict.fromkeys(BUILT_INS, 1)
+
+
+def test_reasons_carry_evidence(flag_lab):
+    run_flags(flag_lab.con)
+    rows = {r["criterion"]: r for r in flag_lab.list_flags().to_dicts()}
+    assert "robust SDs" in rows["duration_anomaly"]["reason"]
+    assert re.search(r"duration 2000.0 s is [\d.]+ robust SDs from the median [\d.]+ s for flow Billing",
+                     rows["duration_anomaly"]["reason"])
+    assert 'in message 3: "I will call my lawyer' in rows["legal_or_complaint"]["reason"]
+    assert json.loads(rows["slow_agent_response"]["evidence"])["max_reply_gap_s"] == 27.0
+    assert json.loads(rows["frustrated_customer"]["evidence"])["max_negative_emotion"] == 0.9
+    assert all(r["criteria_version"] == criteria_version(load_criteria()) for r in rows.values())
+
+
+def test_emotion_criteria_do_not_fire_without_scores(lab, write_jsonl):
+    lab.ingest(write_jsonl([PLANTED["frustrated_customer"], PLANTED["sentiment_worsened"]]))
+    counts = run_flags(lab.con)
+    assert counts["frustrated_customer"] == counts["sentiment_worsened"] == 0
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "criteria.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("body", "bad", "message"), [
+    ("  - {name: ok, condition: 'turns > 1'}\n  - {name: broken, condition: 'secret_column > 1'}\n",
+     "broken", "unknown feature 'secret_column'"),
+    ("  - {name: typed, condition: 'turns > :n', params: {n: high}}\n", "typed", "must be a number"),
+    ("  - {name: syntax, condition: 'turns > > 1'}\n", "syntax", "does not compile"),
+    ("  - {name: noparam, condition: 'turns > :n'}\n", "noparam", "not defined"),
+    ("  - {name: sev, condition: 'turns > 1', severity: urgent}\n", "sev", "severity"),
+    ("  - {name: semi, condition: 'turns > 1; DROP TABLE flags'}\n", "semi", "cannot parse"),
+])
+def test_bad_criteria_file_is_rejected_and_flags_untouched(flag_lab, tmp_path, body, bad, message):
+    run_flags(flag_lab.con)
+    before = _flagged(flag_lab)
+    with pytest.raises(CriteriaError) as info:
+        run_flags(flag_lab.con, load_criteria(_write(tmp_path, "criteria:\n" + body)))
+    assert info.value.criterion == bad
+    assert message in str(info.value)
+    assert _flagged(flag_lab) == before
+
+
+def test_keyword_param_injection_is_inert(flag_lab):
+    evil = "x') OR 1=1; DROP TABLE flags; --"
+    criteria = [Criterion("evil", "customer_matches(:words)", params={"words": [evil, "lawyer"]})]
+    counts = run_flags(flag_lab.con, criteria)
+    assert counts == {"evil": 1}  # only the real keyword matched
+    assert flag_lab.con.execute("SELECT count(*) FROM flags").fetchone()[0] == 1
+    # A string literal in a condition is bound as well.
+    counts = run_flags(flag_lab.con, [Criterion("lit", "status = 'x'' OR ''1''=''1'")])
+    assert counts == {"lit": 0}
+
+
+def test_per_flow_override(flag_lab):
+    c = Criterion("long", "duration_s >= :s", params={"s": 10_000}, flow_params={"Billing": {"s": 1000}})
+    assert run_flags(flag_lab.con, [c]) == {"long": 1}
+
+
+def test_rerun_replaces_criteria_flags_and_keeps_manual_and_decisions(flag_lab):
+    run_flags(flag_lab.con)
+    fid = flag_lab.con.execute(
+        "SELECT flag_id FROM flags WHERE criterion = 'agent_loop'").fetchone()[0]
+    dismiss_flag(flag_lab.con, fid, reviewer="qa1", note="expected retries")
+    manual = add_manual_flag(flag_lab.con, "clean-00", "rude_agent", reviewer="qa2", reason="tone")
+    run_flags(flag_lab.con)
+    run_flags(flag_lab.con)
+    assert flag_lab.con.execute("SELECT count(*) FROM flags WHERE source = 'criteria'").fetchone()[0] == 11
+    flags = flag_lab.list_flags().to_dicts()
+    assert [f["flag_id"] for f in flags if f["source"] == "manual"] == [manual]
+    loop = next(f for f in flags if f["criterion"] == "agent_loop")
+    assert loop["flag_id"] != fid and loop["decision"] == "dismissed" and loop["reviewer"] == "qa1"
+
+
+def test_decisions_are_audited(flag_lab):
+    run_flags(flag_lab.con)
+    fid = flag_lab.con.execute("SELECT flag_id FROM flags WHERE criterion = 'function_failed'").fetchone()[0]
+    confirm_flag(flag_lab.con, fid, reviewer="qa1")
+    audit = flag_lab.list_audit(target="p-function_failed").to_dicts()
+    assert audit[0]["action"] == "confirm_flag" and audit[0]["actor"] == "qa1"
+    assert json.loads(audit[0]["details"])["flag_id"] == fid
+    assert flag_lab.list_flags(criterion="function_failed")["decision"].to_list() == ["confirmed"]
+
+
+def test_cli_flag_and_flags(flag_lab, tmp_path):
+    from typer.testing import CliRunner
+
+    from convolab.cli import app
+
+    db = str(flag_lab.path)
+    flag_lab.close()
+    runner = CliRunner()
+    result = runner.invoke(app, ["flag", "--db", db, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["counts"]["agent_loop"] == 1
+    result = runner.invoke(app, ["flags", "--db", db, "--criterion", "agent_loop", "--json"])
+    assert [r["conversation_id"] for r in json.loads(result.stdout)] == ["p-agent_loop"]
+    bad = _write(tmp_path, "criteria:\n  - {name: bad, condition: 'nope > 1'}\n")
+    result = runner.invoke(app, ["flag", "--db", db, "--criteria", str(bad)])
+    assert result.exit_code == 1
+    assert "criterion 'bad': unknown feature 'nope'" in result.output
+    result = runner.invoke(app, ["flags", "--db", db, "--json"])
+    assert len(json.loads(result.stdout)) == 11
