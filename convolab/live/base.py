@@ -37,7 +37,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -69,7 +69,7 @@ NEGATIVE_EMOTIONS = frozenset(
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -276,8 +276,7 @@ class CallControl(ABC):
                         return
                 new = call.messages[seen:]
                 done = call.status != "in_progress"
-            for message in new:
-                yield message
+            yield from new
             seen += len(new)
             if done and not new:
                 return
@@ -321,7 +320,7 @@ class CallControl(ABC):
             raise ValueError("a coaching note needs some text")
         self._act(call_id, "add_coaching", {"text": text.strip()})
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - most backends hold nothing to stop
         """Stop the backend (threads, sessions)."""
 
     def __enter__(self) -> CallControl:
@@ -398,7 +397,7 @@ class CallControl(ABC):
             [call.id, note["at"].replace(tzinfo=None), note["by"], note["text"]],
         )
 
-    def _finished(self, call: LiveCall) -> None:
+    def _finished(self, call: LiveCall) -> None:  # noqa: B027 - optional hook
         """Hook run once when a call leaves ``in_progress`` (post-call processing)."""
 
     # Backends do the real-world part of each action; state checks are already done.

@@ -18,7 +18,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -221,7 +221,7 @@ class SimulatedCallControl(CallControl):
         results = batch_fn(texts) if batch_fn is not None else [self.scorer(t) for t in texts]
         done = time.perf_counter()
         with self._lock:
-            for (call, message), result in zip(batch, results):
+            for (call, message), result in zip(batch, results, strict=True):
                 message.emotions = [e for e in result.get("emotions", []) if e != "neutral"]
                 message.polarity = result.get("polarity")
                 message.scored = done
@@ -282,11 +282,11 @@ class SimulatedCallControl(CallControl):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _iso(t: datetime) -> str:
-    return t.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def call_record(call: LiveCall) -> dict[str, Any]:
@@ -359,4 +359,4 @@ def _score_and_flag(lab: Workbench) -> None:
         return
     run = getattr(flags, "run_flags", None)
     if run is not None:
-        run(lab)
+        run(lab.con)

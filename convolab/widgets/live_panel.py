@@ -121,7 +121,7 @@ class LiveCallPanel(w.VBox):
             self.calls_html.value = self._render_calls(calls)
             ids = calls["id"].to_list()
             options = [(f"{cid} ({status}, {handler})", cid)
-                       for cid, status, handler in zip(ids, calls["status"], calls["handler"])]
+                       for cid, status, handler in zip(ids, calls["status"], calls["handler"], strict=True)]
             if options != list(self.call_picker.options):
                 current = self.call_picker.value
                 self.call_picker.options = options
