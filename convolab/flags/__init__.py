@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from convolab.flags.criteria import Criterion, criteria_version, load_criteria, run_flags
 from convolab.flags.review import add_manual_flag, confirm_flag, dismiss_flag
+from convolab.flags.tuning import evaluate_flags, sweep
 
 __all__ = [
     "Criterion",
@@ -11,7 +12,9 @@ __all__ = [
     "confirm_flag",
     "criteria_version",
     "dismiss_flag",
+    "evaluate_flags",
     "load_criteria",
     "run_flags",
+    "sweep",
 ]
 

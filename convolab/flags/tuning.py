@@ -1,0 +1,161 @@
+"""Tuning review criteria: precision/recall against labels, and threshold sweeps.
+
+Criteria are evaluated without writing flags: features are materialised once
+into a temporary table and each criterion (or each threshold value) is one
+set-based query over it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import polars as pl
+
+from convolab.errors import CriteriaError
+from convolab.flags.criteria import _FEATURES_TABLE, Criterion, compile_criteria, load_criteria
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+__all__ = ["evaluate_flags", "sweep"]
+
+
+def _labels_sql(labels: str) -> str:
+    # Fixed SQL per label source (the argument only selects one of two strings).
+    if labels == "ground_truth":
+        return "SELECT conversation_id, criterion, TRUE AS positive FROM ground_truth"
+    if labels == "decisions":
+        return """
+            SELECT conversation_id, criterion, decision = 'confirmed' AS positive FROM flag_decisions
+            QUALIFY row_number() OVER (PARTITION BY conversation_id, criterion ORDER BY decided_at DESC) = 1
+        """
+    raise ValueError(f"labels must be 'ground_truth' or 'decisions', got {labels!r}")
+
+
+def _scores(con: duckdb.DuckDBPyConnection, name: str, where: str, params: list[Any], labels: str) -> dict[str, Any]:
+    """Flagged / true-positive / support counts for one criterion condition."""
+    lab = _labels_sql(labels)
+    # With decisions only reviewed conversations are labelled; elsewhere every
+    # conversation is, and absence from ground_truth means negative.
+    universe = "l.conversation_id IS NOT NULL" if labels == "decisions" else "TRUE"
+    row = con.execute(
+        f"""
+        WITH pred AS (SELECT f.conversation_id, ({where}) IS TRUE AS flagged FROM {_FEATURES_TABLE} f),
+             l AS (SELECT * FROM ({lab}) WHERE criterion = ?)
+        SELECT count(*) FILTER (WHERE p.flagged),
+               count(*) FILTER (WHERE p.flagged AND coalesce(l.positive, FALSE)),
+               count(*) FILTER (WHERE coalesce(l.positive, FALSE))
+        FROM pred p LEFT JOIN l ON l.conversation_id = p.conversation_id
+        WHERE {universe}
+        """,  # noqa: S608 (where comes from the criteria compiler; params are bound)
+        [*params, name],
+    ).fetchone()
+    flagged, tp, support = (int(v) for v in row)
+    precision = tp / flagged if flagged else None
+    recall = tp / support if support else None
+    f1 = None
+    if precision is not None and recall is not None:
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"criterion": name, "flagged": flagged, "true_positives": tp, "support": support,
+            "precision": precision, "recall": recall, "f1": f1}
+
+
+def evaluate_flags(
+    con: duckdb.DuckDBPyConnection,
+    criteria: list[Criterion] | None = None,
+    *,
+    labels: str = "ground_truth",
+) -> pl.DataFrame:
+    """Precision, recall, F1 and support per criterion, without writing flags.
+
+    Parameters
+    ----------
+    con
+        The store's DuckDB connection.
+    criteria
+        Criteria to evaluate; default the built-in library.
+    labels
+        ``"ground_truth"`` (the ``ground_truth`` table; every conversation is
+        labelled) or ``"decisions"`` (newest QA decision: confirmed = positive,
+        dismissed = negative; only reviewed conversations count).
+
+    Returns
+    -------
+    polars.DataFrame
+        criterion, flagged, true_positives, support, precision, recall, f1.
+    """
+    _labels_sql(labels)
+    criteria = load_criteria() if criteria is None else list(criteria)
+    try:
+        compiled = compile_criteria(con, criteria)
+        rows = [_scores(con, c.name, comp.where, comp.where_params, labels) for c, comp in compiled]
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_FEATURES_TABLE}")
+    return pl.DataFrame(rows, schema={"criterion": pl.String, "flagged": pl.Int64, "true_positives": pl.Int64,
+                                      "support": pl.Int64, "precision": pl.Float64, "recall": pl.Float64,
+                                      "f1": pl.Float64})
+
+
+def sweep(
+    con: duckdb.DuckDBPyConnection,
+    criterion: str | Criterion,
+    param: str,
+    values: list[float],
+    *,
+    labels: str = "ground_truth",
+    criteria: list[Criterion] | None = None,
+) -> tuple[pl.DataFrame, go.Figure]:
+    """Precision and recall of one criterion over a range of one param's values.
+
+    Parameters
+    ----------
+    con
+        The store's DuckDB connection.
+    criterion
+        A criterion, or the name of one in ``criteria`` (default library).
+    param
+        The param to vary (its per-flow overrides are kept).
+    values
+        Values to try.
+    labels
+        As in :func:`evaluate_flags`.
+
+    Returns
+    -------
+    (polars.DataFrame, plotly.graph_objects.Figure)
+        One row per value (value, flagged, true_positives, support, precision,
+        recall, f1) and a precision-recall curve annotated with the values.
+
+    Examples
+    --------
+    >>> frame, fig = sweep(lab.con, "slow_agent_response", "gap_s", [5, 10, 15, 20, 30])  # doctest: +SKIP
+    """
+    if isinstance(criterion, str):
+        found = [c for c in (criteria or load_criteria()) if c.name == criterion]
+        if not found:
+            raise CriteriaError("no such criterion", criterion=criterion)
+        criterion = found[0]
+    if param not in criterion.params:
+        raise CriteriaError(f"has no param {param!r}", criterion=criterion.name)
+    variants = [criterion.with_params(**{param: v}) for v in values]
+    try:
+        compiled = compile_criteria(con, variants)  # one feature build for all values
+        rows = [{"value": float(v), **_scores(con, c.name, comp.where, comp.where_params, labels)}
+                for v, (c, comp) in zip(values, compiled, strict=True)]
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_FEATURES_TABLE}")
+    frame = pl.DataFrame(rows).drop("criterion")
+    return frame, _pr_figure(frame, criterion.name, param)
+
+
+def _pr_figure(frame: pl.DataFrame, name: str, param: str) -> go.Figure:
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Scatter(
+        x=frame["recall"].to_list(), y=frame["precision"].to_list(), mode="lines+markers+text",
+        text=[f"{param}={v:g}" for v in frame["value"]], textposition="top center",
+    ))
+    fig.update_layout(title=f"{name}: precision vs recall over {param}", xaxis_title="recall",
+                      yaxis_title="precision", xaxis_range=[0, 1.05], yaxis_range=[0, 1.05])
+    return fig

@@ -1,0 +1,44 @@
+"""Precision/recall of criteria against ground truth and QA decisions; threshold sweeps."""
+
+from __future__ import annotations
+
+import pytest
+
+from convolab.errors import CriteriaError
+from convolab.flags import dismiss_flag, evaluate_flags, run_flags, sweep
+
+
+@pytest.fixture
+def tuned_lab(sample_lab):
+    return sample_lab
+
+
+def test_evaluate_against_ground_truth(tuned_lab):
+    frame = evaluate_flags(tuned_lab.con)
+    rows = {r["criterion"]: r for r in frame.to_dicts()}
+    assert rows["technical_failure"]["precision"] == 1.0
+    assert rows["technical_failure"]["recall"] == 1.0
+    assert rows["asked_for_human"]["support"] > 0
+    # Evaluation writes no flags.
+    assert tuned_lab.con.execute("SELECT count(*) FROM flags").fetchone()[0] == 0
+
+
+def test_evaluate_against_decisions(tuned_lab):
+    run_flags(tuned_lab.con)
+    fid = tuned_lab.con.execute(
+        "SELECT flag_id FROM flags WHERE criterion = 'technical_failure' LIMIT 1").fetchone()[0]
+    dismiss_flag(tuned_lab.con, fid, reviewer="qa")
+    rows = {r["criterion"]: r for r in evaluate_flags(tuned_lab.con, labels="decisions").to_dicts()}
+    assert rows["technical_failure"]["flagged"] == 1
+    assert rows["technical_failure"]["precision"] == 0.0
+    assert rows["agent_loop"]["flagged"] == 0  # nothing reviewed
+
+
+def test_sweep_is_monotone_in_the_threshold(tuned_lab):
+    frame, fig = sweep(tuned_lab.con, "slow_agent_response", "gap_s", [5, 15, 60])
+    flagged = frame["flagged"].to_list()
+    assert flagged == sorted(flagged, reverse=True)
+    assert frame["recall"][0] >= frame["recall"][2]
+    assert fig.data[0].x is not None
+    with pytest.raises(CriteriaError):
+        sweep(tuned_lab.con, "slow_agent_response", "nope", [1])
