@@ -170,3 +170,25 @@ def test_serve_rejects_unknown_dashboard_and_builds_safe_voila_command(tmp_path:
     assert "--Voila.ip=127.0.0.1" in cmd and "--strip_sources=True" in cmd and "--no-browser" in cmd
     assert any(a.startswith("--VoilaExecutor.timeout=") for a in cmd)
     assert dashboard_path("qa_review").is_file()
+
+
+def test_detail_shows_sentiment_and_message_emotions_when_scored(lab) -> None:
+    cid = lab.list_conversations(limit=1, sort="id", descending=False)["id"][0]
+    lab.con.execute(
+        "INSERT INTO message_emotions (model_id, text_hash, emotions, polarity, sentiment, scored_at)"
+        " SELECT DISTINCT 'm1', md5(text), ['annoyance'], 'negative', -0.4, now()::TIMESTAMP"
+        " FROM messages WHERE conversation_id = ? AND role = 'customer'",
+        [cid],
+    )
+    lab.con.execute(
+        "INSERT INTO conversation_emotions (conversation_id, model_id, n_messages, top_emotions, top_scores,"
+        " polarity, sentiment, trend, refreshed_at)"
+        " VALUES (?, 'm1', 2, ['annoyance', 'curiosity', 'gratitude'], [0.5, 0.2, 0.1], 'negative', -0.4,"
+        " 'unchanged', now()::TIMESTAMP)",
+        [cid],
+    )
+    detail = ConversationDetail(lab)
+    detail.show(cid)
+    assert "annoyance (0.50)" in detail.fields.value and "curiosity" in detail.fields.value
+    assert 'class="cl-emo">annoyance<' in detail.transcript.value
+    assert len(detail.chart.children) == 1  # plotly FigureWidget, or the text fallback without anywidget
