@@ -192,3 +192,17 @@ def test_detail_shows_sentiment_and_message_emotions_when_scored(lab) -> None:
     assert "annoyance (0.50)" in detail.fields.value and "curiosity" in detail.fields.value
     assert 'class="cl-emo">annoyance<' in detail.transcript.value
     assert len(detail.chart.children) == 1  # plotly FigureWidget, or the text fallback without anywidget
+
+
+def test_download_audio_link_when_recording_exists(lab, tmp_path: Path) -> None:
+    cid = lab.list_conversations(limit=1, sort="id", descending=True)["id"][0]
+    wav = tmp_path / "call.wav"
+    wav.write_bytes(b"RIFF....WAVEfmt ")
+    lab.con.execute("UPDATE conversations SET recording = ? WHERE id = ?", [str(wav), cid])
+    detail = ConversationDetail(lab)
+    detail.show(cid)
+    audio = re.search(r'download="call.wav" href="data:audio/[-\w]+;base64,([^"]+)">Download Audio', detail.downloads.value)
+    assert audio and base64.b64decode(audio.group(1)) == wav.read_bytes()
+    lab.con.execute("UPDATE conversations SET recording = 'missing/none.wav' WHERE id = ?", [cid])
+    detail.show(cid)
+    assert "file not available" in detail.downloads.value
