@@ -42,3 +42,15 @@ def test_sweep_is_monotone_in_the_threshold(tuned_lab):
     assert fig.data[0].x is not None
     with pytest.raises(CriteriaError):
         sweep(tuned_lab.con, "slow_agent_response", "nope", [1])
+
+
+def test_flag_tuner_updates_counts_and_changes(tuned_lab):
+    from convolab.widgets import FlagTuner
+
+    tuner = FlagTuner(tuned_lab)
+    tuner.pick.value = "slow_agent_response"
+    before = tuner.counts.value
+    tuner.sliders.children[0].value = 60
+    assert tuner.counts.value != before
+    assert "no longer flagged" in tuner.changes.value
+    assert tuner.current.params["gap_s"] == 60
