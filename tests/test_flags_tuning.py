@@ -54,3 +54,14 @@ def test_flag_tuner_updates_counts_and_changes(tuned_lab):
     assert tuner.counts.value != before
     assert "no longer flagged" in tuner.changes.value
     assert tuner.current.params["gap_s"] == 60
+
+
+def test_tune_flags_notebook_runs_headless():
+    from pathlib import Path
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "tune_flags.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3").execute()
