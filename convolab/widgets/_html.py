@@ -137,6 +137,9 @@ TABLE_CSS = """
 .cl-table th, .cl-table td { border-bottom: 1px solid #ddd; padding: 3px 6px; text-align: left;
   vertical-align: top; }
 .cl-table th { background: #f4f4f4; position: sticky; top: 0; }
+.cl-table-html { overflow-x: auto; max-width: 100%; }
+.cl-table td:first-child, .cl-table td:nth-child(8) { white-space: nowrap; }
+.cl-table td { line-height: 1.3; }
 .cl-table tr.cl-selected td { background: #e8f0fe; }
 .cl-last { display: inline-block; max-width: 260px; overflow: hidden; text-overflow: ellipsis;
   white-space: nowrap; }
