@@ -1,0 +1,183 @@
+"""Review-flag speed: set-based SQL criteria vs a pandas row-wise ``apply``, and re-tuning.
+
+1. All built-in criteria over ``--conversations`` (default 1,000,000) synthetic
+   conversations (7 messages, ~3 function calls each, synthesised directly in
+   DuckDB): ``run_flags`` end to end (features + flags written) against a pandas
+   implementation of the same criteria that applies a Python function per
+   conversation (``groupby(...).apply``). pandas runs on a ``--pandas-sample``
+   slice and is scaled linearly (a full run takes many minutes). goal >= 20x.
+2. Re-evaluating one criterion after a threshold change on ``--retune``
+   (default 100,000) conversations: ``run_flags`` for that criterion alone
+   (features rebuilt), and the tuner path (features already built: one query).
+
+    python bench/flags.py [--conversations 1000000] [--pandas-sample 20000]
+
+Emotion criteria are included but see no scores (they evaluate to NULL), as in
+an unscored store. Absolute times drift on shared machines; read the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+import convolab
+from convolab.flags import load_criteria, run_flags
+from convolab.flags.criteria import _FEATURES_TABLE, _compile, compile_criteria
+from convolab.flags.tuning import _scores
+
+FLOWS = ["Billing", "Tech Support", "Order Status", "Insurance Claims", "Appointment Booking"]
+
+
+def synthesise(lab: convolab.Workbench, n: int) -> None:
+    """n conversations with planted-looking conditions at a few percent each."""
+    con = lab.con
+    con.execute(f"""
+        INSERT INTO conversations (id, flow, platform, status, started_at, ended_at, duration_s, message_count)
+        SELECT 'c-' || i, (['{"','".join(FLOWS)}'])[1 + i % 5], CASE WHEN i % 3 = 0 THEN 'web' ELSE 'phone' END,
+               CASE WHEN hash(i) % 50 = 0 THEN 'failed' WHEN hash(i) % 50 = 1 THEN 'abandoned' ELSE 'completed' END,
+               TIMESTAMP '2026-11-01' + to_seconds(i),
+               TIMESTAMP '2026-11-01' + to_seconds(i) + to_seconds(d), d, 7
+        FROM (SELECT i, CASE WHEN hash(i + 7) % 100 = 0 THEN 1500 + hash(i) % 900 ELSE 40 + hash(i) % 60 END AS d
+              FROM range({n}) t(i))
+    """)  # noqa: S608 (bench-only constants)
+    con.execute(f"""
+        INSERT INTO messages (conversation_id, seq, role, text, sent_at)
+        SELECT 'c-' || i, s, CASE WHEN s % 2 = 0 THEN 'agent' ELSE 'customer' END,
+               CASE WHEN s = 3 AND hash(i) % 40 = 2 THEN 'I want to speak to a real person'
+                    WHEN s = 3 AND hash(i) % 40 = 3 THEN 'I will call my lawyer'
+                    WHEN s IN (2, 4) AND hash(i) % 40 = 4 THEN 'Could you repeat that?'
+                    WHEN s % 2 = 0 THEN 'Agent line ' || s ELSE 'Customer line ' || s END,
+               TIMESTAMP '2026-11-01' + to_seconds(i) + to_seconds(
+                   s * 5 + CASE WHEN s = 4 AND hash(i) % 40 = 5 THEN 25 ELSE 0 END)
+        FROM range({n}) t(i), range(7) u(s)
+    """)  # noqa: S608
+    con.execute(f"""
+        INSERT INTO function_calls (conversation_id, seq, name, status, called_at)
+        SELECT 'c-' || i, k,
+               CASE WHEN hash(i) % 40 = 6 THEN 'lookup' ELSE (['lookup', 'pay', 'notify'])[1 + k] END,
+               CASE WHEN k = 1 AND hash(i) % 40 = 7 THEN 'error' ELSE 'ok' END,
+               TIMESTAMP '2026-11-01' + to_seconds(i) + to_seconds(k)
+        FROM range({n}) t(i), range(3) u(k)
+    """)  # noqa: S608
+
+
+HUMAN = re.compile(r"(?i)\b(human|real person|representative|speak to (an? )?(agent|person|someone))\b")
+LEGAL = re.compile(r"(?i)\b(lawyer|attorney|sue|lawsuit|formal complaint|regulator|ombudsman|cancel my (account|service))\b")
+
+
+def pandas_flags(conv: pd.DataFrame, msgs: pd.DataFrame, calls: pd.DataFrame) -> pd.DataFrame:
+    """The same criteria, written the row-wise way: a Python function per conversation."""
+    med = conv.groupby("flow")["duration_s"].median()
+    mad = conv.assign(dev=(conv["duration_s"] - conv["flow"].map(med)).abs()).groupby("flow")["dev"].median() * 1.4826
+    msgs_by = dict(tuple(msgs.groupby("conversation_id")))
+    calls_by = dict(tuple(calls.groupby("conversation_id")))
+
+    def one(row: pd.Series) -> list[str]:
+        m = msgs_by.get(row["id"])
+        f = calls_by.get(row["id"])
+        out = []
+        if row["status"] == "failed":
+            out.append("technical_failure")
+        if f is not None:
+            if (f["status"] == "error").any():
+                out.append("function_failed")
+            if f["name"].value_counts().max() >= 3:
+                out.append("agent_loop")
+        gap = None
+        if m is not None:
+            m = m.sort_values("seq")
+            cust = m[m["role"] == "customer"]["text"]
+            if cust.map(lambda t: bool(HUMAN.search(t))).any():
+                out.append("asked_for_human")
+            if cust.map(lambda t: bool(LEGAL.search(t))).any():
+                out.append("legal_or_complaint")
+            agent = m[m["role"] == "agent"]["text"].tolist()
+            if any(a == b for a, b in zip(agent, agent[1:], strict=False)):
+                out.append("agent_repeated_reply")
+            rows = m.to_dict("records")
+            for k, r in enumerate(rows):
+                if r["role"] != "customer" or (k + 1 < len(rows) and rows[k + 1]["role"] == "customer"):
+                    continue
+                nxt = next((x["sent_at"] for x in rows[k + 1:] if x["role"] in ("agent", "human_agent")), row["ended_at"])
+                g = (nxt - r["sent_at"]).total_seconds()
+                gap = g if gap is None else max(gap, g)
+        if gap is not None and row["status"] == "abandoned" and gap >= 20:
+            out.append("abandoned_after_wait")
+        if gap is not None and row["status"] != "abandoned" and gap >= 15:
+            out.append("slow_agent_response")
+        sd = mad.get(row["flow"])
+        if sd and abs(row["duration_s"] - med[row["flow"]]) / sd >= 3.5:
+            out.append("duration_anomaly")
+        return out
+
+    return conv.assign(flags=conv.apply(one, axis=1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=1_000_000)
+    parser.add_argument("--pandas-sample", type=int, default=20_000)
+    parser.add_argument("--retune", type=int, default=100_000)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp())
+
+    with convolab.open(work / "big.duckdb") as lab:
+        t = time.perf_counter()
+        synthesise(lab, args.conversations)
+        print(f"synthesised {args.conversations:,} conversations in {time.perf_counter() - t:.1f} s")
+        t = time.perf_counter()
+        counts = run_flags(lab.con)
+        sql_s = time.perf_counter() - t
+        print(f"convolab run_flags (all {len(counts)} built-ins): {sql_s:.2f} s, {sum(counts.values()):,} flags")
+
+        k = min(args.pandas_sample, args.conversations)
+        conv = lab.con.execute("SELECT id, flow, status, duration_s, ended_at FROM conversations").df()
+        sample_ids = conv["id"].head(k)
+        msgs = lab.con.execute("SELECT * FROM messages WHERE conversation_id IN (SELECT unnest(?))",
+                               [sample_ids.tolist()]).df()
+        calls = lab.con.execute("SELECT conversation_id, name, status FROM function_calls"
+                                " WHERE conversation_id IN (SELECT unnest(?))", [sample_ids.tolist()]).df()
+        # Medians come from all conversations (as in SQL); the per-row work runs on the slice.
+        t = time.perf_counter()
+        pd_result = pandas_flags(conv, msgs, calls) if k == len(conv) else pandas_flags(conv.head(k), msgs, calls)
+        pd_s = (time.perf_counter() - t) * args.conversations / k
+        pd_set = {(i, c) for i, fl in zip(pd_result["id"], pd_result["flags"], strict=True) for c in fl}
+        sql_set = set(lab.con.execute(
+            "SELECT conversation_id, criterion FROM flags WHERE conversation_id IN (SELECT unnest(?))",
+            [sample_ids.tolist()]).fetchall())
+        print(f"agreement on the slice: {len(pd_set & sql_set):,} common flags, "
+              f"{len(pd_set ^ sql_set):,} different")
+        print(f"pandas apply: {k:,} conversations scaled to {args.conversations:,}: {pd_s:.1f} s")
+        print(f"ratio pandas / convolab: {pd_s / sql_s:.1f}x (goal >= 20x)")
+
+    with convolab.open(work / "retune.duckdb") as lab:
+        synthesise(lab, args.retune)
+        crit = next(c for c in load_criteria() if c.name == "slow_agent_response")
+        run_flags(lab.con, [crit])
+        times = []
+        for gap in (10, 20, 30):
+            t = time.perf_counter()
+            run_flags(lab.con, [crit.with_params(gap_s=gap)])
+            times.append(time.perf_counter() - t)
+        print(f"re-run one criterion after a threshold change on {args.retune:,}: "
+              f"{statistics.median(times) * 1000:.0f} ms (features rebuilt, flags replaced)")
+        compile_criteria(lab.con, [crit])
+        times = []
+        for gap in (10, 20, 30):
+            comp = _compile(crit.with_params(gap_s=gap))
+            t = time.perf_counter()
+            _scores(lab.con, crit.name, comp.where, comp.where_params, "ground_truth")
+            times.append(time.perf_counter() - t)
+        lab.con.execute(f"DROP TABLE IF EXISTS {_FEATURES_TABLE}")
+        print(f"tuner path (features built once) on {args.retune:,}: {statistics.median(times) * 1000:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
