@@ -154,6 +154,8 @@ def _write(tmp_path: Path, text: str) -> Path:
     ("  - {name: noparam, condition: 'turns > :n'}\n", "noparam", "not defined"),
     ("  - {name: sev, condition: 'turns > 1', severity: urgent}\n", "sev", "severity"),
     ("  - {name: semi, condition: 'turns > 1; DROP TABLE flags'}\n", "semi", "cannot parse"),
+    ("  - {name: plist, condition: 'turns > 1', params: [1, 2]}\n", "plist", "must be a mapping"),
+    ("  - {name: rx, condition: 'customer_matches(:p)', params: {p: '(unclosed'}}\n", "rx", "bad regular"),
 ])
 def test_bad_criteria_file_is_rejected_and_flags_untouched(flag_lab, tmp_path, body, bad, message):
     run_flags(flag_lab.con)

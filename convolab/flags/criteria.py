@@ -117,6 +117,9 @@ def load_criteria(path: str | Path | None = None) -> list[Criterion]:
         unknown = set(item) - {"name", "condition", "severity", "description", "params", "flow_params", "reason"}
         if unknown:
             raise CriteriaError(f"unknown key(s) {sorted(unknown)}", criterion=str(name))
+        for key in ("params", "flow_params"):
+            if not isinstance(item.get(key) or {}, dict):
+                raise CriteriaError(f"{key} must be a mapping", criterion=str(name))
         criteria.append(Criterion(
             name=str(name), condition=str(item.get("condition") or ""),
             severity=str(item.get("severity", "medium")), description=str(item.get("description", "")),
