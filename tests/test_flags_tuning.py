@@ -54,6 +54,9 @@ def test_flag_tuner_updates_counts_and_changes(tuned_lab):
     assert tuner.counts.value != before
     assert "no longer flagged" in tuner.changes.value
     assert tuner.current.params["gap_s"] == 60
+    run_flags(tuned_lab.con)  # drops the shared features table; the tuner rebuilds it
+    tuner.sliders.children[0].value = 30
+    assert "flagged" in tuner.counts.value
 
 
 def test_tune_flags_notebook_runs_headless():

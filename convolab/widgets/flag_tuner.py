@@ -95,7 +95,16 @@ class FlagTuner(widgets.VBox):
         ).fetchall()
         return {r[0] for r in rows}
 
+    def _ensure_features(self) -> None:
+        # run_flags on the same connection drops the shared temp table; rebuild it.
+        exists = self.lab.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [_FEATURES_TABLE]
+        ).fetchone()[0]
+        if not exists:
+            compile_criteria(self.lab.con, [self.criteria[self.pick.value]])
+
     def _refresh(self) -> None:
+        self._ensure_features()
         c = self.current
         comp = _compile(c)
         score: dict[str, Any] = _scores(self.lab.con, c.name, comp.where, comp.where_params, self.labels)
