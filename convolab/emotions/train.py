@@ -302,6 +302,54 @@ def train_emotions(
     return result
 
 
+def finalize_checkpoint(folder: Path | str, data_dir: Path | str) -> dict[str, Any]:
+    """Tune dev thresholds and write the card for a checkpoint of a cut-off run.
+
+    Parameters
+    ----------
+    folder : Path or str
+        A folder with ``emotions.safetensors`` and ``emotions_config.json``.
+    data_dir : Path or str
+        The GoEmotions folder (only ``dev.tsv`` is read).
+
+    Returns
+    -------
+    dict
+        As :func:`train_emotions`.
+    """
+    from convolab.emotions.card import write_model_card
+    from convolab.emotions.model import load_model
+
+    folder, data_dir = Path(folder), Path(data_dir)
+    for stale in (THRESHOLDS_FILE,):
+        (folder / stale).unlink(missing_ok=True)
+    config = json.loads((folder / CONFIG_FILE).read_text())
+    model = load_model(folder, quantize=False)
+    dev_texts, y_dev = read_goemotions(data_dir / "dev.tsv")
+    probs = model.predict_proba(dev_texts)
+    thresholds = tune_thresholds(probs, y_dev)
+    macro, micro, per_label = f1_scores(y_dev, probs >= thresholds)
+    macro05, micro05, _ = f1_scores(y_dev, probs >= 0.5)
+    steps = int(config.get("steps", 0))
+    result = {
+        "macro_f1": macro,
+        "micro_f1": micro,
+        "macro_f1_at_0.5": macro05,
+        "micro_f1_at_0.5": micro05,
+        "per_label": dict(zip(LABELS, map(float, per_label), strict=True)),
+        "thresholds": dict(zip(LABELS, map(float, thresholds), strict=True)),
+        "steps": steps,
+        "epochs": round(steps / math.ceil(43410 / config["training"]["batch_size"]), 3),
+    }
+    config["training"].update(steps=steps, epochs_done=result["epochs"], device="cpu")
+    config["dev"] = {k: result[k] for k in ("macro_f1", "micro_f1", "macro_f1_at_0.5")}
+    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    (folder / THRESHOLDS_FILE).write_text(json.dumps(result["thresholds"], indent=2) + "\n")
+    (folder / "dev_scores.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_model_card(folder, config, result)
+    return result
+
+
 if __name__ == "__main__":  # pragma: no cover - python -m convolab.emotions.train DATA OUT
     import sys
 
