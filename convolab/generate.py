@@ -173,8 +173,9 @@ def _conversation(i: int, rng: random.Random) -> dict[str, Any]:
         status = "transferred"
     else:
         status = _pick(rng, _STATUS_RATES)
-        if status == "failed":
-            status = "completed"  # failures only where planted, so ground truth is complete
+        if status == "failed" or (planted and status == "no_answer"):
+            # failures only where planted; an unanswered call cannot carry planted turns
+            status = "completed"
         if status == "abandoned" and rng.random() < 0.5:
             status = "completed"
     c = _Conversation(rng, start, {"issue": issue, "brand": brand})
@@ -188,7 +189,8 @@ def _conversation(i: int, rng: random.Random) -> dict[str, Any]:
     c.say("customer", rng.choice(_CUSTOMER[mood_start]))
     if "sentiment_worsened" in planted:
         c.say("customer", rng.choice(_CUSTOMER["neutral"]))
-    c.say("agent", rng.choice(_AGENT_MID))
+    first_mid = rng.choice(_AGENT_MID)
+    c.say("agent", first_mid)
     # The main function calls for this flow.
     fn_names = spec["functions"]
     c.call(fn_names[0], {"phone": contact} if platform == "phone" else {"email": contact}, {"account_id": account})
@@ -201,7 +203,9 @@ def _conversation(i: int, rng: random.Random) -> dict[str, Any]:
         for _ in range(rng.randint(2, 4)):
             c.call(fn_names[0], {"account_id": account}, {"account_id": account})
     turns = rng.randint(1, 4)
-    mids = rng.sample(_AGENT_MID, k=min(len(_AGENT_MID), turns + 1))
+    # Distinct lines, none equal to the previous agent line, so only planted
+    # conversations contain back-to-back identical agent replies.
+    mids = rng.sample([m for m in _AGENT_MID if m != first_mid], k=turns)
     for k in range(turns):
         c.say("customer", rng.choice(_CUSTOMER[rng.choice(["neutral", "curiosity", "confusion"])]))
         c.say("agent", mids[k], gap=normal_gap)
@@ -221,9 +225,9 @@ def _conversation(i: int, rng: random.Random) -> dict[str, Any]:
         c.say("agent", "Thanks for waiting, I have that now.", gap=(18, 45))
     if "duration_anomaly" in planted:
         # A very long call: many slow turns, all polite.
-        for _ in range(rng.randint(25, 40)):
+        for k in range(rng.randint(25, 40)):
             c.say("customer", rng.choice(_CUSTOMER["neutral"]), gap=(8, 12))
-            c.say("agent", rng.choice(_AGENT_MID), gap=(3, 10))
+            c.say("agent", _AGENT_MID[k % len(_AGENT_MID)], gap=(3, 10))
     if "asked_for_human" in planted:
         c.say("customer", rng.choice(_HUMAN))
         c.say("agent", "Of course, I'm transferring you to a colleague now.")
@@ -231,7 +235,7 @@ def _conversation(i: int, rng: random.Random) -> dict[str, Any]:
         c.say("customer", rng.choice(_CUSTOMER["curiosity"]))
         c.t += timedelta(seconds=rng.uniform(25, 90))  # the customer waits, then hangs up
     elif "sentiment_worsened" in planted:
-        c.say("customer", rng.choice(_ANGRY[-1:] + ["I'm really disappointed with how this went."]))
+        c.say("customer", rng.choice(["That's a shame, I expected better.", "Hmm, that's not good news at all."]))
         c.say("agent", rng.choice(_AGENT_CLOSE))
     elif status in ("completed", "transferred", "voicemail") and "technical_failure" not in planted:
         c.say("customer", rng.choice(_CUSTOMER[mood_end]))
