@@ -84,6 +84,62 @@ def test_billing_complaint_is_negative(model) -> None:
     assert ANGER_FAMILY & set(bill["emotions"]) or bill["polarity"] == "negative"
 
 
+def test_customer_service_supplement_is_clean(tmp_path: Path) -> None:
+    from convolab.emotions.train import SUPPLEMENT, SUPPLEMENT_HELDOUT, read_labelled_tsv
+
+    train_texts, y_train = read_labelled_tsv(SUPPLEMENT)
+    held_texts, y_held = read_labelled_tsv(SUPPLEMENT_HELDOUT)
+    assert len(train_texts) >= 150 and y_train.sum(1).min() >= 1
+    assert len(held_texts) >= 20 and y_held.sum(1).min() >= 1
+    # The held-out sentences (and the sentences these tests assert on) are never trained on.
+    normalised = {t.lower().strip() for t in train_texts}
+    for text in [*held_texts, "Why is my bill so high again?!", "What does this fee mean?"]:
+        assert text.lower().strip() not in normalised, text
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("# comment\nfine\tjoy\nnot fine\tboredom\n")
+    with pytest.raises(ValueError, match=r"bad.tsv:3: unknown emotion label 'boredom'"):
+        read_labelled_tsv(bad)
+
+
+def test_precision_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from convolab.emotions.model import UnknownModel, resolve_precision
+
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    monkeypatch.delenv("CONVOLAB_EMOTION_PRECISION", raising=False)
+    assert resolve_precision() == ("bf16" if native else "fp32")
+    assert resolve_precision("int8") == "int8"
+    monkeypatch.setenv("CONVOLAB_EMOTION_PRECISION", "fp32")
+    assert resolve_precision() == "fp32" and resolve_precision("bf16") == "bf16"
+    with pytest.raises(UnknownModel, match="unknown precision 'fp8'"):
+        resolve_precision("fp8")
+
+
+@pytest.mark.slow
+def test_precisions_agree_and_are_stored_apart(model) -> None:
+    from convolab.emotions import load_model
+    from convolab.emotions.train import read_goemotions
+
+    texts = read_goemotions(DEV)[0][:300]
+    fp32 = load_model(precision="fp32")
+    bf16 = load_model(precision="bf16")
+    assert len({fp32.model_id, bf16.model_id}) == 2 and bf16.model_id.endswith("+bf16")
+    a, b = fp32.predict_proba(texts), bf16.predict_proba(texts)
+    assert abs(a - b).max() < 0.05
+    # Decisions (probability vs threshold) flip on well under 1% of text x label pairs.
+    assert ((a >= fp32.thresholds) != (b >= bf16.thresholds)).mean() < 0.005
+
+
+@pytest.mark.slow
+def test_held_out_customer_turns(model) -> None:
+    from convolab.emotions.train import SUPPLEMENT_HELDOUT, heldout_report, read_labelled_tsv
+
+    texts, accept = read_labelled_tsv(SUPPLEMENT_HELDOUT)
+    report = heldout_report(model.predict_proba(texts), accept, model.thresholds)
+    assert report["hits"] >= 0.9 * report["n"], report
+
+
 @pytest.mark.slow
 def test_dev_subset_macro_f1_floor(model) -> None:
     from convolab.emotions import evaluate

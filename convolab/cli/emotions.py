@@ -10,6 +10,13 @@ import typer
 from convolab.cli._app import DB_HELP, app, console, fail, print_json, progress_enabled, resolve_db
 from convolab.errors import ConvolabError
 
+PrecisionOption = Annotated[
+    str,
+    typer.Option(
+        "--precision", help="auto (bf16 where the CPU has it, else fp32), fp32, bf16 or int8."
+    ),
+]
+
 
 @app.command("train-emotions")
 def train_emotions_command(
@@ -19,17 +26,34 @@ def train_emotions_command(
     out: Annotated[
         Path, typer.Option("--out", help="Folder to write the adapter, head and card to.")
     ],
-    epochs: Annotated[float, typer.Option("--epochs", help="Passes over train.tsv.")] = 3.0,
+    epochs: Annotated[float, typer.Option("--epochs", help="Passes over the training data.")] = 2.3,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 13,
+    supplement: Annotated[
+        bool,
+        typer.Option(
+            "--supplement/--no-supplement",
+            help="Mix in convolab's customer-service sentences (on for the shipped model).",
+        ),
+    ] = True,
 ) -> None:
-    """Adapt all-MiniLM-L6-v2 to the 28 GoEmotions labels (LoRA + head; CPU is fine)."""
+    """Adapt all-MiniLM-L6-v2 to the 28 GoEmotions labels (LoRA + head; CPU is fine).
+
+    The defaults reproduce the shipped model (about 30 minutes on 2 CPU cores).
+    """
     for name in ("train.tsv", "dev.tsv"):
         if not (data / name).is_file():
             fail(f"{data / name} not found: --data must hold GoEmotions train.tsv and dev.tsv")
-    from convolab.emotions.train import train_emotions
+    from convolab.emotions.train import SUPPLEMENT, train_emotions
 
     try:
-        result = train_emotions(data, out, epochs=epochs, seed=seed, log=console.print)
+        result = train_emotions(
+            data,
+            out,
+            epochs=epochs,
+            seed=seed,
+            supplement=SUPPLEMENT if supplement else None,
+            log=console.print,
+        )
     except ConvolabError as exc:
         fail(str(exc))
     console.print(
@@ -47,15 +71,17 @@ def eval_emotions_command(
     limit: Annotated[
         int | None, typer.Option("--limit", min=1, help="Only the first N lines.")
     ] = None,
+    precision: PrecisionOption = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
 ) -> None:
     """Macro-F1, micro-F1 and per-label F1 of an emotion model on a TSV."""
     if not data.is_file():
         fail(f"{data} not found")
     from convolab.emotions.evaluation import evaluate
+    from convolab.emotions.model import load_model
 
     try:
-        result = evaluate(data, model=model, limit=limit)
+        result = evaluate(data, model=load_model(model, precision=precision), limit=limit)
     except ConvolabError as exc:
         fail(str(exc))
     if as_json:
@@ -90,14 +116,17 @@ def score_command(
     include_agent: Annotated[
         bool, typer.Option("--include-agent", help="Also score agent messages.")
     ] = False,
+    precision: PrecisionOption = "auto",
 ) -> None:
     """Score the store's customer messages with an emotion model (only new texts)."""
     path = resolve_db(db)
     if not path.exists():
         fail(f"{path} not found: ingest conversations first, or pass --db")
+    from convolab.emotions.model import load_model
     from convolab.emotions.scoring import score_store
 
     try:
+        emotion_model = load_model(model, precision=precision)
         workbench = _open_store(path)
     except ConvolabError as exc:
         fail(str(exc))
@@ -119,14 +148,17 @@ def score_command(
 
                 result = score_store(
                     workbench.con,
-                    model=model,
+                    model=emotion_model,
                     batch_size=batch_size,
                     include_agent=include_agent,
                     progress=report,
                 )
         else:
             result = score_store(
-                workbench.con, model=model, batch_size=batch_size, include_agent=include_agent
+                workbench.con,
+                model=emotion_model,
+                batch_size=batch_size,
+                include_agent=include_agent,
             )
     except ConvolabError as exc:
         fail(str(exc))
