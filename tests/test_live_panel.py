@@ -7,15 +7,12 @@ import pytest
 import convolab.live
 from convolab.live.base import LiveCall, LiveMessage, _now
 from convolab.widgets.live_panel import LiveCallPanel
-
-
-def fake_scorer(text: str) -> dict:
-    return {"emotions": [], "polarity": "neutral"}
+from tests.fakes import keyword_scorer
 
 
 @pytest.fixture
 def panel(lab):
-    c = convolab.live.connect("simulated", lab=lab, calls=0, scorer=fake_scorer, autostart=False,
+    c = convolab.live.connect("simulated", lab=lab, calls=0, scorer=keyword_scorer, autostart=False,
                               post_call_scoring=False)
     for n in (1, 2):
         c._calls[f"call-{n}"] = LiveCall(id=f"call-{n}", contact="<b>+15555550123</b>")

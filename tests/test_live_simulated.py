@@ -7,11 +7,7 @@ import pytest
 import convolab
 import convolab.live
 from convolab.live.base import wait_until
-
-
-def fake_scorer(text: str) -> dict:
-    angry = "!" in text or "ridiculous" in text.lower()
-    return {"emotions": ["anger"] if angry else ["neutral"], "polarity": "negative" if angry else "neutral"}
+from tests.fakes import keyword_scorer
 
 
 @pytest.fixture
@@ -22,7 +18,7 @@ def lab():
 
 @pytest.fixture
 def center(lab):
-    c = convolab.live.connect("simulated", lab=lab, calls=4, speed=40, scorer=fake_scorer,
+    c = convolab.live.connect("simulated", lab=lab, calls=4, speed=40, scorer=keyword_scorer,
                               post_call_scoring=False, actor="sup-1")
     yield c
     c.close()
@@ -91,7 +87,7 @@ def test_calls_that_finish_on_their_own_are_saved(center, lab):
 
 
 def test_replenish_keeps_the_center_busy(lab):
-    c = convolab.live.connect("simulated", lab=None, calls=2, speed=200, scorer=fake_scorer, replenish=True)
+    c = convolab.live.connect("simulated", lab=None, calls=2, speed=200, scorer=keyword_scorer, replenish=True)
     try:
         assert wait_until(lambda: c.calls().height >= 4, timeout=10)
     finally:

@@ -8,11 +8,7 @@ import convolab
 import convolab.live
 from convolab.errors import ActionNotAllowed
 from convolab.live.base import ACTIONS, LiveCall
-
-
-def fake_scorer(text: str) -> dict:
-    return {"emotions": ["anger"] if "!" in text else [], "polarity": "negative" if "!" in text else "neutral"}
-
+from tests.fakes import keyword_scorer
 
 STATES = {
     # name: (status, handler, listening)
@@ -57,7 +53,7 @@ def lab():
 
 @pytest.fixture
 def center(lab):
-    c = convolab.live.connect("simulated", lab=lab, calls=0, scorer=fake_scorer, autostart=False,
+    c = convolab.live.connect("simulated", lab=lab, calls=0, scorer=keyword_scorer, autostart=False,
                               post_call_scoring=False, actor="sup-1")
     yield c
     c.close()
@@ -114,7 +110,7 @@ def test_transfer_rejects_non_e164(center, lab, to):
 
 
 def test_transfer_allow_list_blocks_premium_destinations(lab):
-    c = convolab.live.connect("simulated", lab=lab, calls=0, scorer=fake_scorer, autostart=False,
+    c = convolab.live.connect("simulated", lab=lab, calls=0, scorer=keyword_scorer, autostart=False,
                               post_call_scoring=False, allow_prefixes=["+1"])
     put(c, "ai")
     with pytest.raises(ActionNotAllowed, match="allowed prefixes"):
