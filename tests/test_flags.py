@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import convolab.flags.criteria as criteria_module
 from convolab.errors import CriteriaError
 from convolab.flags import (
     Criterion,
@@ -20,6 +21,7 @@ from convolab.flags import (
     load_criteria,
     run_flags,
 )
+from convolab.flags.features import FEATURES, ensure_features, invalidate_features
 
 T0 = datetime(2026, 11, 1, 10, 0, 0)
 CLEAN_MESSAGES = [
@@ -72,9 +74,14 @@ PLANTED: dict[str, dict[str, Any]] = {
     "duration_anomaly": conv("p-duration_anomaly", duration=2000),
     "slow_agent_response": conv("p-slow_agent_response", messages=[
         *CLEAN_MESSAGES[:3], ("customer", "What is the late fee?", 8), ("agent", "It is 5 dollars.", 35)]),
+    # An outburst is a peak; the customer calms down, so sentiment did not end worse.
     "frustrated_customer": conv("p-frustrated_customer", messages=[
-        *CLEAN_MESSAGES[:3], ("customer", "This is outrageous, I am furious!", 8), ("agent", "I'm sorry.", 10)]),
-    "sentiment_worsened": conv("p-sentiment_worsened"),
+        *CLEAN_MESSAGES[:3], ("customer", "This is outrageous, I am furious!", 8), ("agent", "I'm sorry.", 10),
+        ("customer", "Thanks.", 12), ("agent", "Anything else?", 14)]),
+    "sentiment_worsened": conv("p-sentiment_worsened", messages=[
+        ("agent", "Hello, how can I help?", 1), ("customer", "Hi, thanks so much for picking up!", 3),
+        ("agent", "I'm afraid that can't be refunded.", 5), ("customer", "Oh no, that's terrible news.", 8),
+        ("agent", "Anything else?", 10)]),
 }
 
 
@@ -84,7 +91,10 @@ def _score_emotions(lab) -> None:
     con.execute("INSERT INTO emotion_runs VALUES ('m1', now(), now(), 1, 0)")
     con.execute("INSERT INTO message_emotions BY NAME SELECT 'm1' AS model_id, md5(text) AS text_hash, "
                 "CASE WHEN text LIKE '%furious%' THEN 0.9 ELSE 0.05 END AS anger, "
-                "0.05 AS annoyance, 0.05 AS disappointment FROM (SELECT DISTINCT text FROM messages)")
+                "0.05 AS annoyance, 0.05 AS disappointment, "
+                "CASE WHEN text LIKE '%furious%' OR text LIKE '%terrible%' THEN -0.9"
+                " WHEN text LIKE '%thank%' THEN 0.8 ELSE 0.1 END AS sentiment"
+                " FROM (SELECT DISTINCT text FROM messages)")
     con.execute("INSERT INTO conversation_emotions (conversation_id, model_id, sentiment_start, sentiment_end)"
                 " SELECT id, 'm1', 0.6, CASE WHEN id = 'p-sentiment_worsened' THEN -0.5 ELSE 0.7 END"
                 " FROM conversations")
@@ -125,11 +135,13 @@ def test_each_built_in_fires_on_its_planted_case_and_not_on_clean_ones(flag_lab)
 def test_reasons_carry_evidence(flag_lab):
     run_flags(flag_lab.con)
     rows = {r["criterion"]: r for r in flag_lab.list_flags().to_dicts()}
-    assert "robust SDs" in rows["duration_anomaly"]["reason"]
-    assert re.search(r"duration 2000.0 s is [\d.]+ robust SDs from the median [\d.]+ s for flow Billing",
+    assert re.search(r"duration 2000.0 s is [\d.]+x the median [\d.]+ s for flow Billing, [\d.]+ robust SDs",
                      rows["duration_anomaly"]["reason"])
     assert 'in message 3: "I will call my lawyer' in rows["legal_or_complaint"]["reason"]
-    assert json.loads(rows["slow_agent_response"]["evidence"])["max_reply_gap_s"] == 27.0
+    assert json.loads(rows["slow_agent_response"]["evidence"])["slowest_reply_s"] == 27.0
+    abandoned = json.loads(rows["abandoned_after_wait"]["evidence"])
+    assert abandoned["unanswered_seq"] == 3 and abandoned["unanswered_wait_s"] > 20
+    assert "from 0.8 in their first message to -0.9 in their last" in rows["sentiment_worsened"]["reason"]
     assert json.loads(rows["frustrated_customer"]["evidence"])["max_negative_emotion"] == 0.9
     assert all(r["criteria_version"] == criteria_version(load_criteria()) for r in rows.values())
 
@@ -227,3 +239,65 @@ def test_cli_flag_and_flags(flag_lab, tmp_path):
     assert "criterion 'bad': unknown feature 'nope'" in result.output
     result = runner.invoke(app, ["flags", "--db", db, "--json"])
     assert len(json.loads(result.stdout)) == 11
+
+
+def _feature_columns(lab) -> set[str]:
+    return {r[0] for r in lab.con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = 'temp' AND table_name = '_flag_features'").fetchall()}
+
+
+def test_one_criterion_builds_only_the_features_it_needs(flag_lab):
+    slow = next(c for c in load_criteria() if c.name == "slow_agent_response")
+    assert run_flags(flag_lab.con, [slow]) == {"slow_agent_response": 1}
+    columns = _feature_columns(flag_lab)
+    assert {"slowest_reply_s", "slowest_reply_seq", "unanswered_wait_s", "status"} <= columns
+    assert not columns & {"customer_text", "max_negative_emotion", "duration_log_z", "failed_calls"}
+    # Another criterion adds its group and keeps the first.
+    legal = next(c for c in load_criteria() if c.name == "legal_or_complaint")
+    assert run_flags(flag_lab.con, [legal]) == {"legal_or_complaint": 1}
+    assert {"slowest_reply_s", "customer_text"} <= _feature_columns(flag_lab)
+
+
+def test_rerun_after_a_threshold_change_reuses_features_and_replaces_only_that_criterion(flag_lab):
+    run_flags(flag_lab.con)
+    before = _flagged(flag_lab)
+    slow = next(c for c in load_criteria() if c.name == "slow_agent_response")
+    built: list[list[str]] = []
+    real = criteria_module.ensure_features
+
+    def spy(*args, **kwargs):
+        built.append(real(*args, **kwargs))
+        return built[-1]
+
+    criteria_module.ensure_features = spy
+    try:
+        run_flags(flag_lab.con)
+        assert run_flags(flag_lab.con, [slow.with_params(gap_s=100)]) == {"slow_agent_response": 0}
+        assert run_flags(flag_lab.con, [slow.with_params(gap_s=20)]) == {"slow_agent_response": 1}
+    finally:
+        criteria_module.ensure_features = real
+    assert built == [[], [], []]  # features were computed once, by the first run
+    assert _flagged(flag_lab) == before
+    assert ensure_features(flag_lab.con, FEATURES) == ["messages"]  # the only group no built-in reads
+
+
+def test_cached_features_follow_loads_deletes_and_scoring_runs(flag_lab, write_jsonl):
+    legal = next(c for c in load_criteria() if c.name == "legal_or_complaint")
+    frustrated = next(c for c in load_criteria() if c.name == "frustrated_customer")
+    assert run_flags(flag_lab.con, [legal, frustrated]) == {"legal_or_complaint": 1, "frustrated_customer": 1}
+    flag_lab.ingest(write_jsonl([conv("late-legal", messages=[
+        *CLEAN_MESSAGES[:3], ("customer", "I want to file a formal complaint.", 8)])], name="late.jsonl"))
+    assert run_flags(flag_lab.con, [legal]) == {"legal_or_complaint": 2}
+    flag_lab.delete("p-legal_or_complaint")
+    assert run_flags(flag_lab.con, [legal]) == {"legal_or_complaint": 1}
+    assert flag_lab.con.execute("SELECT count(*) FROM _flag_features").fetchone()[0] == 23
+    # A new scoring run (another model) refreshes only the emotion features.
+    con = flag_lab.con
+    con.execute("INSERT INTO emotion_runs VALUES ('m2', now() + INTERVAL 1 SECOND, now() + INTERVAL 1 SECOND, 1, 0)")
+    con.execute("INSERT INTO message_emotions BY NAME SELECT 'm2' AS model_id, md5(text) AS text_hash,"
+                " 0.01 AS anger, 0.01 AS annoyance, 0.01 AS disappointment, 0.0 AS sentiment"
+                " FROM (SELECT DISTINCT text FROM messages)")
+    assert ensure_features(con, ["max_negative_emotion", "customer_text"]) == ["emotions"]
+    assert run_flags(con, [frustrated]) == {"frustrated_customer": 0}
+    invalidate_features(con)
+    assert ensure_features(con, ["turns"]) == ["base", "messages"]

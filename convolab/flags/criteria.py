@@ -23,7 +23,7 @@ import duckdb
 import yaml
 
 from convolab.errors import CriteriaError
-from convolab.flags.features import FEATURES, features_sql
+from convolab.flags.features import FEATURES, FEATURES_TABLE, ensure_features
 
 __all__ = ["Criterion", "DEFAULT_CRITERIA", "criteria_version", "load_criteria", "run_flags"]
 
@@ -42,7 +42,7 @@ _TOKEN = re.compile(
 )
 _KEYWORDS = {"and": "AND", "or": "OR", "not": "NOT", "is": "IS", "null": "NULL", "true": "TRUE", "false": "FALSE"}
 _MATCH_FUNCTIONS = {"customer_matches": "customer_text", "agent_matches": "agent_text"}
-_FEATURES_TABLE = "_flag_features"
+_FEATURES_TABLE = FEATURES_TABLE
 
 
 @dataclass(frozen=True)
@@ -150,6 +150,7 @@ class _Compiled:
     evidence: str
     evidence_params: list[Any]
     patterns: list[str]
+    features: list[str]  # every feature the condition, reason and evidence read
 
 
 def _check_param(c: Criterion, name: str, value: Any, *, text: bool) -> Any:
@@ -302,18 +303,7 @@ def _compile(c: Criterion) -> _Compiled:
         reason = (f"concat({reason}, coalesce(concat(' in message ', CAST(({match_sql}).seq AS VARCHAR),"
                   f" ': \"', ({match_sql}).excerpt, '\"'), ''))")
         rparams += [patterns[0], patterns[0]]
-    return _Compiled(where, params, reason, rparams, evidence, ev_params, patterns)
-
-
-def _has_emotions(con: duckdb.DuckDBPyConnection) -> bool:
-    try:
-        return bool(con.execute("SELECT count(*) FROM emotion_runs").fetchone()[0])
-    except duckdb.Error:
-        return False
-
-
-def _materialize_features(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_FEATURES_TABLE} AS {features_sql(emotions=_has_emotions(con))}")
+    return _Compiled(where, params, reason, rparams, evidence, ev_params, patterns, list(dict.fromkeys(used)))
 
 
 def _validate_sql(con: duckdb.DuckDBPyConnection, c: Criterion, comp: _Compiled) -> None:
@@ -332,10 +322,16 @@ def _validate_sql(con: duckdb.DuckDBPyConnection, c: Criterion, comp: _Compiled)
         raise CriteriaError(f"condition does not compile: {str(exc).splitlines()[0]}", criterion=c.name) from exc
 
 
-def compile_criteria(con: duckdb.DuckDBPyConnection, criteria: list[Criterion]) -> list[tuple[Criterion, _Compiled]]:
-    """Validate every criterion (syntax, names, types, SQL) against the store's features."""
-    _materialize_features(con)
+def compile_criteria(
+    con: duckdb.DuckDBPyConnection, criteria: list[Criterion], *, refresh: bool = False
+) -> list[tuple[Criterion, _Compiled]]:
+    """Validate every criterion (syntax, names, types, SQL) against the store's features.
+
+    Also brings the cached features table up to date with the features these
+    criteria read (only those; see :func:`convolab.flags.features.ensure_features`).
+    """
     compiled = [(c, _compile(c)) for c in criteria]
+    ensure_features(con, {f for _, comp in compiled for f in comp.features}, refresh=refresh)
     for c, comp in compiled:
         _validate_sql(con, c, comp)
     return compiled
@@ -346,6 +342,7 @@ def run_flags(
     criteria: list[Criterion] | None = None,
     *,
     criteria_version: str | None = None,
+    refresh: bool = False,
 ) -> dict[str, int]:
     """Evaluate criteria over the whole store and write their flags.
 
@@ -353,6 +350,13 @@ def run_flags(
     transaction, criteria flags (``source='criteria'``) of the criteria being
     run are replaced; manual flags and QA decisions are kept (decisions are
     keyed by conversation and criterion, so they follow a re-raised flag).
+    Flags of criteria not being run are left alone, so re-running one
+    criterion after a threshold change replaces only its flags.
+
+    Features are computed once per connection and cached (see
+    :mod:`convolab.flags.features`): a re-run over unchanged data only
+    evaluates the conditions, and a criterion needing features not yet
+    computed adds just those.
 
     Parameters
     ----------
@@ -362,6 +366,8 @@ def run_flags(
         Criteria to run; default the built-in library.
     criteria_version
         Version label stored on the flags; default a hash of the definitions.
+    refresh
+        Recompute the features even if the cache looks current.
 
     Returns
     -------
@@ -376,7 +382,7 @@ def run_flags(
     """
     criteria = load_criteria() if criteria is None else list(criteria)
     version = criteria_version or globals()["criteria_version"](criteria)
-    compiled = compile_criteria(con, criteria)
+    compiled = compile_criteria(con, criteria, refresh=refresh)
     counts: dict[str, int] = {}
     con.execute("BEGIN TRANSACTION")
     try:
@@ -397,6 +403,4 @@ def run_flags(
     except Exception:
         con.execute("ROLLBACK")
         raise
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {_FEATURES_TABLE}")
     return counts

@@ -1,56 +1,275 @@
-"""Per-conversation features that review criteria are written against.
+"""Per-conversation features that review criteria are written against, and their cache.
 
-The features are one set-based DuckDB query over the whole store (no Python
-loop per conversation). Criteria may only name the features listed in
+Features come in groups (message counts, transcript text, reply waits, agent
+repeats, function calls, duration statistics, emotions, sentiment); each group
+is one set-based DuckDB query over the whole store (no Python loop per
+conversation). Criteria may only name the features listed in
 :data:`FEATURES`; that whitelist is what keeps criteria files out of SQL.
 Emotion features are NULL where no emotion scores exist, so criteria on them
 simply do not fire.
+
+The features are cached per connection in the temporary table
+``_flag_features`` (one row per conversation). :func:`ensure_features` adds
+only the groups a caller needs and reuses the ones already built, so
+re-evaluating one criterion after a threshold change is a single query over
+the cached table. Each group remembers a fingerprint of the data it was built
+from (conversations, messages and function calls; emotion scores for the
+emotion groups) and is rebuilt when that data has changed: a load, an upsert,
+a delete, a new scoring run. Changes made behind the store's back with raw SQL
+that keep row counts and ``content_hash`` the same are not noticed; call
+:func:`invalidate_features` (or pass ``refresh=True`` to ``run_flags``).
 """
 
 from __future__ import annotations
 
-__all__ = ["FEATURES", "TEXT_FEATURES", "features_sql"]
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-# name -> kind ("number" | "text"); text features are compared to bound strings only.
+import duckdb
+
+__all__ = [
+    "FEATURES",
+    "FEATURES_TABLE",
+    "GROUP_OF",
+    "TEXT_FEATURES",
+    "ensure_features",
+    "features_in_sql",
+    "features_sql",
+    "invalidate_features",
+]
+
+FEATURES_TABLE = "_flag_features"
+_STATE_TABLE = "_flag_features_state"
+
+
+@dataclass(frozen=True)
+class _Group:
+    """One group of features: a keyed subquery and the columns taken from it.
+
+    ``source`` is a SELECT with one row per conversation (``conversation_id``
+    plus raw columns), ``columns`` are ``(feature, kind, expression over g)``
+    where ``g`` is the subquery's alias; expressions apply defaults for
+    conversations the subquery has no row for.
+    """
+
+    name: str
+    columns: tuple[tuple[str, str, str], ...]
+    emotions: bool = False  # built from emotion scores (own fingerprint)
+
+
+_BASE_COLUMNS = (("status", "text"), ("flow", "text"), ("platform", "text"), ("duration_s", "number"))
+_BASE_SQL = ("SELECT c.id AS conversation_id, c.status, c.flow, c.platform, round(c.duration_s, 1) AS duration_s"
+             " FROM conversations c")
+
+_MESSAGES_SQL = """
+    SELECT conversation_id,
+           count(*) AS turns,
+           count(*) FILTER (WHERE role = 'customer') AS customer_messages,
+           count(*) FILTER (WHERE role = 'agent') AS agent_messages,
+           count(*) FILTER (WHERE role = 'human_agent') AS human_agent_messages,
+           count(*) FILTER (WHERE role = 'system') AS system_messages
+    FROM messages GROUP BY 1
+"""
+
+_TEXT_SQL = """
+    SELECT conversation_id,
+           string_agg(text, chr(10) ORDER BY seq) FILTER (WHERE role = 'customer') AS customer_text,
+           string_agg(text, chr(10) ORDER BY seq) FILTER (WHERE role = 'agent') AS agent_text
+    FROM messages GROUP BY 1
+"""
+
+# A customer waits from the last message of a run of customer messages (a
+# customer typing two lines in a row is not waiting) until the next agent or
+# human-agent message. A wait that got a reply is a reply time; the wait after
+# the last customer message that never got one runs to the end of the
+# conversation (NULL while it has not ended).
+_WAITS_SQL = """
+    WITH w AS (
+        SELECT conversation_id, seq, sent_at, role,
+               lead(role) OVER (PARTITION BY conversation_id ORDER BY seq) AS next_role,
+               min(CASE WHEN role IN ('agent', 'human_agent') THEN sent_at END) OVER (
+                   PARTITION BY conversation_id ORDER BY seq
+                   ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_reply_at
+        FROM messages
+    ),
+    x AS (
+        SELECT w.conversation_id, w.seq,
+               epoch(coalesce(w.next_reply_at, c.ended_at) - w.sent_at) AS wait_s,
+               epoch(w.next_reply_at - w.sent_at) AS reply_s,
+               CASE WHEN w.next_reply_at IS NULL THEN epoch(c.ended_at - w.sent_at) END AS unanswered_s
+        FROM w JOIN conversations c ON c.id = w.conversation_id
+        WHERE w.role = 'customer' AND w.next_role IS DISTINCT FROM 'customer'
+    )
+    SELECT conversation_id,
+           max(wait_s) AS max_reply_gap_s, arg_max(seq, wait_s) AS max_gap_seq,
+           max(reply_s) AS slowest_reply_s, arg_max(seq, reply_s) AS slowest_reply_seq,
+           max(unanswered_s) AS unanswered_wait_s, arg_max(seq, unanswered_s) AS unanswered_seq
+    FROM x GROUP BY 1
+"""
+
+# Only back-to-back agent replies count as repeats (other roles in between are
+# skipped): a stock phrase used twice in a long call is not a loop.
+_REPEATS_SQL = """
+    SELECT conversation_id, max(n) AS max_agent_repeat, arg_max(text, n) AS repeated_reply
+    FROM (SELECT conversation_id, text, 1 + count(*) AS n
+          FROM (SELECT conversation_id, text,
+                       lag(text) OVER (PARTITION BY conversation_id ORDER BY seq) AS prev_text
+                FROM messages WHERE role = 'agent')
+          WHERE text = prev_text GROUP BY 1, 2)
+    GROUP BY 1
+"""
+
+_FUNCTIONS_SQL = """
+    SELECT conversation_id, sum(n) AS function_calls, max(n) AS max_same_function,
+           arg_max(name, n) AS most_called_function, sum(failed) AS failed_calls,
+           min(first_failed) AS first_failed_function
+    FROM (SELECT conversation_id, name, count(*) AS n,
+                 count(*) FILTER (WHERE status = 'error') AS failed,
+                 CASE WHEN count(*) FILTER (WHERE status = 'error') > 0 THEN name END AS first_failed
+          FROM function_calls GROUP BY 1, 2)
+    GROUP BY 1
+"""
+
+# Robust z-scores within flow: the MAD is scaled by 1.4826 to estimate an SD.
+# Durations are right-skewed (a call cannot be shorter than 0 s, but can run
+# ten times the usual length), so the log-scale score is the one to threshold;
+# durations under 1 s count as 1 s there.
+_DURATION_SQL = """
+    WITH d AS (
+        SELECT flow, duration_s, ln(greatest(duration_s, 1)) AS ln_d,
+               median(duration_s) OVER (PARTITION BY flow) AS med_inner,
+               median(ln(greatest(duration_s, 1))) OVER (PARTITION BY flow) AS ln_med_inner
+        FROM conversations WHERE duration_s IS NOT NULL
+    ),
+    s AS (
+        SELECT flow, median(duration_s) AS med, 1.4826 * median(abs(duration_s - med_inner)) AS mad_sd,
+               median(ln_d) AS ln_med, 1.4826 * median(abs(ln_d - ln_med_inner)) AS ln_mad_sd
+        FROM d GROUP BY 1
+    )
+    SELECT c.id AS conversation_id, s.med AS flow_median_duration_s,
+           CASE WHEN s.mad_sd > 0 THEN (c.duration_s - s.med) / s.mad_sd END AS duration_robust_z,
+           CASE WHEN s.ln_mad_sd > 0 THEN (ln(greatest(c.duration_s, 1)) - s.ln_med) / s.ln_mad_sd END
+               AS duration_log_z,
+           c.duration_s / nullif(s.med, 0) AS duration_ratio
+    FROM conversations c LEFT JOIN s ON s.flow IS NOT DISTINCT FROM c.flow
+"""
+
+# Only the latest scoring run's model counts, so a re-score with a new model
+# does not mix two models' scales.
+_LATEST_MODEL = "(SELECT model_id FROM emotion_runs ORDER BY finished_at DESC NULLS LAST LIMIT 1)"
+
+_EMOTIONS_SQL = f"""
+    SELECT conversation_id,
+           max(anger::DOUBLE) AS max_anger, max(annoyance::DOUBLE) AS max_annoyance,
+           max(disappointment::DOUBLE) AS max_disappointment,
+           avg(anger) AS mean_anger, avg(annoyance) AS mean_annoyance,
+           avg(disappointment) AS mean_disappointment
+    FROM message_emotion_scores
+    WHERE role = 'customer' AND model_id = {_LATEST_MODEL}
+    GROUP BY 1
+"""  # noqa: S608 (a fixed subquery)
+
+# sentiment_start/_end are the emotion module's (means over the first and last
+# third of the customer's messages); first/last_sentiment are the customer's
+# first and last message: how they opened and the words they left on.
+_SENTIMENT_SQL = f"""
+    WITH arc AS (
+        SELECT conversation_id, arg_min(sentiment, seq) AS first_sentiment,
+               arg_max(sentiment, seq) AS last_sentiment
+        FROM message_emotion_scores
+        WHERE role = 'customer' AND model_id = {_LATEST_MODEL}
+        GROUP BY 1
+    )
+    SELECT coalesce(ce.conversation_id, arc.conversation_id) AS conversation_id,
+           ce.sentiment_start, ce.sentiment_end, ce.start_polarity, ce.end_polarity,
+           arc.first_sentiment, arc.last_sentiment
+    FROM (SELECT * FROM conversation_emotions WHERE model_id = {_LATEST_MODEL}) ce
+    FULL JOIN arc ON arc.conversation_id = ce.conversation_id
+"""  # noqa: S608 (a fixed subquery)
+
+
+def _r(column: str, digits: int = 3) -> str:
+    return f"round(g.{column}, {digits})"
+
+
+_GROUPS: dict[str, tuple[_Group, str]] = {
+    g.name: (g, sql) for g, sql in [
+        (_Group("messages", tuple(
+            (name, "number", f"coalesce(g.{name}, 0)")
+            for name in ("turns", "customer_messages", "agent_messages", "human_agent_messages", "system_messages")
+        )), _MESSAGES_SQL),
+        (_Group("text", (("customer_text", "text", "g.customer_text"), ("agent_text", "text", "g.agent_text"))),
+         _TEXT_SQL),
+        (_Group("waits", (
+            ("max_reply_gap_s", "number", _r("max_reply_gap_s", 1)), ("max_gap_seq", "number", "g.max_gap_seq"),
+            ("slowest_reply_s", "number", _r("slowest_reply_s", 1)),
+            ("slowest_reply_seq", "number", "g.slowest_reply_seq"),
+            ("unanswered_wait_s", "number", _r("unanswered_wait_s", 1)),
+            ("unanswered_seq", "number", "g.unanswered_seq"),
+        )), _WAITS_SQL),
+        (_Group("repeats", (("max_agent_repeat", "number", "coalesce(g.max_agent_repeat, 0)"),
+                            ("repeated_reply", "text", "g.repeated_reply"))), _REPEATS_SQL),
+        (_Group("functions", (
+            ("function_calls", "number", "coalesce(g.function_calls, 0)"),
+            ("failed_calls", "number", "coalesce(g.failed_calls, 0)"),
+            ("first_failed_function", "text", "g.first_failed_function"),
+            ("max_same_function", "number", "coalesce(g.max_same_function, 0)"),
+            ("most_called_function", "text", "g.most_called_function"),
+        )), _FUNCTIONS_SQL),
+        (_Group("duration", (
+            ("flow_median_duration_s", "number", _r("flow_median_duration_s", 1)),
+            ("duration_robust_z", "number", _r("duration_robust_z", 1)),
+            ("duration_log_z", "number", _r("duration_log_z", 1)),
+            ("duration_ratio", "number", _r("duration_ratio", 1)),
+        )), _DURATION_SQL),
+        (_Group("emotions", (
+            *((name, "number", _r(name)) for name in (
+                "max_anger", "max_annoyance", "max_disappointment", "mean_anger", "mean_annoyance",
+                "mean_disappointment")),
+            ("max_negative_emotion", "number",
+             "round(greatest(g.max_anger, g.max_annoyance, g.max_disappointment), 3)"),
+        ), emotions=True), _EMOTIONS_SQL),
+        (_Group("sentiment", (
+            ("sentiment_start", "number", _r("sentiment_start")), ("sentiment_end", "number", _r("sentiment_end")),
+            ("start_polarity", "text", "g.start_polarity"), ("end_polarity", "text", "g.end_polarity"),
+            ("first_sentiment", "number", _r("first_sentiment")),
+            ("last_sentiment", "number", _r("last_sentiment")),
+        ), emotions=True), _SENTIMENT_SQL),
+    ]
+}
+
+#: name -> kind ("number" | "text"); text features are compared to bound strings only.
 FEATURES: dict[str, str] = {
-    "status": "text",
-    "flow": "text",
-    "platform": "text",
-    "duration_s": "number",
-    "turns": "number",
-    "customer_messages": "number",
-    "agent_messages": "number",
-    "human_agent_messages": "number",
-    "system_messages": "number",
-    "function_calls": "number",
-    "failed_calls": "number",
-    "first_failed_function": "text",
-    "max_same_function": "number",
-    "most_called_function": "text",
-    "max_agent_repeat": "number",
-    "repeated_reply": "text",
-    "max_reply_gap_s": "number",
-    "max_gap_seq": "number",
-    "customer_text": "text",
-    "agent_text": "text",
-    "max_anger": "number",
-    "max_annoyance": "number",
-    "max_disappointment": "number",
-    "mean_anger": "number",
-    "mean_annoyance": "number",
-    "mean_disappointment": "number",
-    "max_negative_emotion": "number",
-    "sentiment_start": "number",
-    "sentiment_end": "number",
-    "start_polarity": "text",
-    "end_polarity": "text",
-    "flow_median_duration_s": "number",
-    "duration_robust_z": "number",
+    **dict(_BASE_COLUMNS),
+    **{name: kind for group, _ in _GROUPS.values() for name, kind, _expr in group.columns},
 }
 TEXT_FEATURES = frozenset(k for k, v in FEATURES.items() if v == "text")
+#: feature -> the group that computes it ("base" for columns of ``conversations``).
+GROUP_OF: dict[str, str] = {
+    **{name: "base" for name, _ in _BASE_COLUMNS},
+    **{name: group.name for group, _ in _GROUPS.values() for name, _kind, _expr in group.columns},
+}
 
 
-def features_sql(*, emotions: bool) -> str:
+def _group_select(names: list[str], *, emotions: bool) -> tuple[str, str]:
+    """Column list and LEFT JOINs adding the named groups to a base aliased ``f``."""
+    cols: list[str] = []
+    joins: list[str] = []
+    for k, name in enumerate(names):
+        group, sql = _GROUPS[name]
+        alias = f"g{k}"
+        for feature, kind, expr in group.columns:
+            if group.emotions and not emotions:
+                cols.append(f"NULL::{'VARCHAR' if kind == 'text' else 'DOUBLE'} AS {feature}")
+            else:
+                cols.append(re.sub(r"\bg\.", f"{alias}.", expr) + f" AS {feature}")
+        if not (group.emotions and not emotions):
+            joins.append(f"LEFT JOIN ({sql}) {alias} ON {alias}.conversation_id = f.conversation_id")
+    return ", ".join(cols), " ".join(joins)
+
+
+def features_sql(*, emotions: bool, groups: Iterable[str] | None = None) -> str:
     """The SELECT computing one row of features per conversation.
 
     Parameters
@@ -58,126 +277,117 @@ def features_sql(*, emotions: bool) -> str:
     emotions
         Whether the emotion tables hold scores; when False the emotion features
         are NULL constants (skipping the joins keeps unscored stores fast).
+    groups
+        Feature groups to include besides the base columns (default: all).
     """
-    if emotions:
-        # Only the latest model's scores count, so a re-score with a new model
-        # does not mix two models' scales.
-        emo_cte = """
-        , model AS (SELECT model_id FROM emotion_runs ORDER BY finished_at DESC NULLS LAST LIMIT 1),
-        emo AS (
-            SELECT s.conversation_id,
-                   max(s.anger::DOUBLE) AS max_anger, max(s.annoyance::DOUBLE) AS max_annoyance,
-                   max(s.disappointment::DOUBLE) AS max_disappointment,
-                   avg(s.anger) AS mean_anger, avg(s.annoyance) AS mean_annoyance,
-                   avg(s.disappointment) AS mean_disappointment
-            FROM message_emotion_scores s JOIN model USING (model_id)
-            WHERE s.role = 'customer' GROUP BY 1
-        ),
-        cemo AS (
-            SELECT ce.conversation_id, ce.sentiment_start, ce.sentiment_end,
-                   ce.start_polarity, ce.end_polarity
-            FROM conversation_emotions ce JOIN model USING (model_id)
-        )"""
-        emo_cols = """
-            round(emo.max_anger, 3) AS max_anger, round(emo.max_annoyance, 3) AS max_annoyance,
-            round(emo.max_disappointment, 3) AS max_disappointment,
-            round(emo.mean_anger, 3) AS mean_anger, round(emo.mean_annoyance, 3) AS mean_annoyance,
-            round(emo.mean_disappointment, 3) AS mean_disappointment,
-            round(greatest(emo.max_anger, emo.max_annoyance, emo.max_disappointment), 3)
-                AS max_negative_emotion,
-            round(cemo.sentiment_start, 3) AS sentiment_start, round(cemo.sentiment_end, 3) AS sentiment_end,
-            cemo.start_polarity, cemo.end_polarity"""
-        emo_join = "LEFT JOIN emo ON emo.conversation_id = c.id LEFT JOIN cemo ON cemo.conversation_id = c.id"
+    names = list(_GROUPS) if groups is None else [g for g in _GROUPS if g in set(groups)]
+    cols, joins = _group_select(names, emotions=emotions)
+    return f"SELECT f.*{', ' + cols if cols else ''} FROM ({_BASE_SQL}) f {joins}"  # noqa: S608
+
+
+_FEATURE_REF = re.compile(r"\bf\.([a-z_][a-z0-9_]*)")
+
+
+def features_in_sql(sql: str) -> set[str]:
+    """Feature names an SQL fragment over the features table (alias ``f``) reads."""
+    return {m for m in _FEATURE_REF.findall(sql) if m in FEATURES}
+
+
+def _fingerprints(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    """(core, emotions): cheap summaries that change whenever the data features read changes.
+
+    Loads and upserts change ``content_hash`` and ``ingested_at``, deletes change
+    counts; a scoring run adds an ``emotion_runs`` row and score rows.
+    """
+    core = con.execute(
+        """
+        SELECT concat_ws(':',
+            (SELECT count(*) FROM conversations),
+            (SELECT coalesce(bit_xor(hash(id, content_hash, ingested_at, status, ended_at, duration_s)), 0)
+             FROM conversations),
+            (SELECT count(*) FROM messages), (SELECT count(*) FROM function_calls))
+        """
+    ).fetchone()[0]
+    try:
+        emo = con.execute(
+            """
+            SELECT concat_ws(':', (SELECT count(*) FROM emotion_runs),
+                (SELECT coalesce(max(finished_at)::VARCHAR, '') FROM emotion_runs),
+                (SELECT coalesce(max(started_at)::VARCHAR, '') FROM emotion_runs),
+                (SELECT count(*) FROM message_emotions), (SELECT count(*) FROM conversation_emotions))
+            """
+        ).fetchone()[0]
+    except duckdb.Error:
+        emo = "none"
+    return str(core), str(emo)
+
+
+def _state(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Built groups and the fingerprint each was built from ({} when there is no cache)."""
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name IN (?, ?)",
+        [FEATURES_TABLE, _STATE_TABLE],
+    ).fetchone()[0]
+    if found != 2:
+        return {}
+    return dict(con.execute(f"SELECT grp, fingerprint FROM {_STATE_TABLE}").fetchall())  # noqa: S608
+
+
+def invalidate_features(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the cached features, so the next evaluation recomputes them."""
+    con.execute(f"DROP TABLE IF EXISTS {FEATURES_TABLE}")
+    con.execute(f"DROP TABLE IF EXISTS {_STATE_TABLE}")
+
+
+def ensure_features(con: duckdb.DuckDBPyConnection, features: Iterable[str] = (), *,
+                    refresh: bool = False) -> list[str]:
+    """Make ``_flag_features`` hold (at least) the given features, up to date.
+
+    Only missing or stale groups are computed; groups already built from the
+    same data are kept. Returns the groups (re)built, for tests and benchmarks.
+
+    Parameters
+    ----------
+    con
+        The store's DuckDB connection.
+    features
+        Feature names needed (see :data:`FEATURES`); the base columns are always there.
+    refresh
+        Rebuild everything needed even if the cache looks current.
+    """
+    order = list(_GROUPS)
+    wanted = {GROUP_OF[f] for f in features if f in GROUP_OF} - {"base"}
+    core, emo = _fingerprints(con)
+    emotions = emo != "none" and not emo.startswith("0:")
+
+    def fingerprint(group: str) -> str:
+        return f"{core}|{emo}" if _GROUPS[group][0].emotions else core
+
+    state = {} if refresh else _state(con)
+    if state.get("base") == core:
+        # Same conversations: keep the fresh groups, add missing ones, replace
+        # stale ones (emotion groups after a new scoring run).
+        have = {g: fp for g, fp in state.items() if g != "base"}
+        fresh = {g for g, fp in have.items() if fp == fingerprint(g)}
+        stale = set(have) - fresh
+        build = sorted(wanted - fresh, key=order.index)
+        if not build and not stale:
+            return []
+        drop = [feature for g in sorted(stale) for feature, _kind, _expr in _GROUPS[g][0].columns]
+        cols, joins = _group_select(build, emotions=emotions)
+        exclude = f" EXCLUDE ({', '.join(drop)})" if drop else ""
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {FEATURES_TABLE} AS"  # noqa: S608 (fixed fragments only)
+            f" SELECT f.*{exclude}{', ' + cols if cols else ''} FROM {FEATURES_TABLE} f {joins}"
+        )
+        groups = sorted(fresh | set(build), key=order.index)
     else:
-        emo_cte = ""
-        emo_cols = """
-            NULL::DOUBLE AS max_anger, NULL::DOUBLE AS max_annoyance, NULL::DOUBLE AS max_disappointment,
-            NULL::DOUBLE AS mean_anger, NULL::DOUBLE AS mean_annoyance, NULL::DOUBLE AS mean_disappointment,
-            NULL::DOUBLE AS max_negative_emotion, NULL::DOUBLE AS sentiment_start,
-            NULL::DOUBLE AS sentiment_end, NULL::VARCHAR AS start_polarity, NULL::VARCHAR AS end_polarity"""
-        emo_join = ""
-    return f"""
-    WITH msg AS (
-        SELECT conversation_id,
-               count(*) AS turns,
-               count(*) FILTER (WHERE role = 'customer') AS customer_messages,
-               count(*) FILTER (WHERE role = 'agent') AS agent_messages,
-               count(*) FILTER (WHERE role = 'human_agent') AS human_agent_messages,
-               count(*) FILTER (WHERE role = 'system') AS system_messages,
-               string_agg(text, chr(10) ORDER BY seq) FILTER (WHERE role = 'customer') AS customer_text,
-               string_agg(text, chr(10) ORDER BY seq) FILTER (WHERE role = 'agent') AS agent_text
-        FROM messages GROUP BY 1
-    ),
-    -- The wait is measured from the last customer message of a run (not the
-    -- first) to the next agent reply, or to the end of the conversation if none
-    -- came: a customer typing two lines in a row is not waiting.
-    waits AS (
-        SELECT conversation_id, seq, sent_at, role,
-               lead(role) OVER w AS next_role,
-               min(CASE WHEN role IN ('agent', 'human_agent') THEN sent_at END) OVER (
-                   PARTITION BY conversation_id ORDER BY seq
-                   ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_reply_at
-        FROM messages
-        WINDOW w AS (PARTITION BY conversation_id ORDER BY seq)
-    ),
-    gaps AS (
-        SELECT w.conversation_id,
-               max(epoch(coalesce(w.next_reply_at, c.ended_at) - w.sent_at)) AS max_reply_gap_s,
-               arg_max(w.seq, epoch(coalesce(w.next_reply_at, c.ended_at) - w.sent_at)) AS max_gap_seq
-        FROM waits w JOIN conversations c ON c.id = w.conversation_id
-        WHERE w.role = 'customer' AND (w.next_role IS DISTINCT FROM 'customer')
-        GROUP BY 1
-    ),
-    -- Only back-to-back agent replies count as repeats (other roles in between
-    -- are skipped): a stock phrase used twice in a long call is not a loop.
-    repeats AS (
-        SELECT conversation_id, max(n) AS max_agent_repeat, arg_max(text, n) AS repeated_reply
-        FROM (SELECT conversation_id, text, 1 + count(*) AS n
-              FROM (SELECT conversation_id, text,
-                           lag(text) OVER (PARTITION BY conversation_id ORDER BY seq) AS prev_text
-                    FROM messages WHERE role = 'agent')
-              WHERE text = prev_text GROUP BY 1, 2)
-        GROUP BY 1
-    ),
-    fn AS (
-        SELECT conversation_id, sum(n) AS function_calls, max(n) AS max_same_function,
-               arg_max(name, n) AS most_called_function, sum(failed) AS failed_calls,
-               min(first_failed) AS first_failed_function
-        FROM (SELECT conversation_id, name, count(*) AS n,
-                     count(*) FILTER (WHERE status = 'error') AS failed,
-                     CASE WHEN count(*) FILTER (WHERE status = 'error') > 0 THEN name END AS first_failed
-              FROM function_calls GROUP BY 1, 2)
-        GROUP BY 1
-    ),
-    -- Robust z-score within flow: MAD is scaled by 1.4826 to estimate an SD.
-    dur AS (
-        SELECT flow, median(duration_s) AS med,
-               1.4826 * median(abs(duration_s - med_inner)) AS mad_sd
-        FROM (SELECT flow, duration_s, median(duration_s) OVER (PARTITION BY flow) AS med_inner
-              FROM conversations WHERE duration_s IS NOT NULL)
-        GROUP BY 1
-    ){emo_cte}
-    SELECT c.id AS conversation_id, c.status, c.flow, c.platform, round(c.duration_s, 1) AS duration_s,
-           coalesce(msg.turns, 0) AS turns,
-           coalesce(msg.customer_messages, 0) AS customer_messages,
-           coalesce(msg.agent_messages, 0) AS agent_messages,
-           coalesce(msg.human_agent_messages, 0) AS human_agent_messages,
-           coalesce(msg.system_messages, 0) AS system_messages,
-           coalesce(fn.function_calls, 0) AS function_calls,
-           coalesce(fn.failed_calls, 0) AS failed_calls, fn.first_failed_function,
-           coalesce(fn.max_same_function, 0) AS max_same_function, fn.most_called_function,
-           coalesce(repeats.max_agent_repeat, 0) AS max_agent_repeat, repeats.repeated_reply,
-           round(gaps.max_reply_gap_s, 1) AS max_reply_gap_s, gaps.max_gap_seq,
-           msg.customer_text, msg.agent_text,
-           {emo_cols},
-           round(dur.med, 1) AS flow_median_duration_s,
-           round(CASE WHEN dur.mad_sd > 0 THEN (c.duration_s - dur.med) / dur.mad_sd END, 1)
-               AS duration_robust_z
-    FROM conversations c
-    LEFT JOIN msg ON msg.conversation_id = c.id
-    LEFT JOIN gaps ON gaps.conversation_id = c.id
-    LEFT JOIN repeats ON repeats.conversation_id = c.id
-    LEFT JOIN fn ON fn.conversation_id = c.id
-    LEFT JOIN dur ON dur.flow IS NOT DISTINCT FROM c.flow
-    {emo_join}
-    """  # noqa: S608 (only fixed SQL fragments are interpolated)
+        build = sorted(wanted, key=order.index)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {FEATURES_TABLE} AS "
+                    f"{features_sql(emotions=emotions, groups=build)}")
+        groups = build
+        build = ["base", *build]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_STATE_TABLE} (grp VARCHAR, fingerprint VARCHAR)")
+    con.executemany(f"INSERT INTO {_STATE_TABLE} VALUES (?, ?)",  # noqa: S608
+                    [("base", core), *((g, fingerprint(g)) for g in groups)])
+    return build

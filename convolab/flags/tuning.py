@@ -1,8 +1,10 @@
 """Tuning review criteria: precision/recall against labels, and threshold sweeps.
 
-Criteria are evaluated without writing flags: features are materialised once
-into a temporary table and each criterion (or each threshold value) is one
-set-based query over it.
+Criteria are evaluated without writing flags, over the same cached features
+table as :func:`convolab.flags.run_flags` (see :mod:`convolab.flags.features`):
+it is built once per connection, extended with only the features a criterion
+needs, and rebuilt when the data changes; each criterion (or each threshold
+value) is then one set-based query over it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import polars as pl
 
 from convolab.errors import CriteriaError
 from convolab.flags.criteria import _FEATURES_TABLE, Criterion, compile_criteria, load_criteria
+from convolab.flags.features import ensure_features, features_in_sql
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -33,8 +36,16 @@ def _labels_sql(labels: str) -> str:
     raise ValueError(f"labels must be 'ground_truth' or 'decisions', got {labels!r}")
 
 
-def _scores(con: duckdb.DuckDBPyConnection, name: str, where: str, params: list[Any], labels: str) -> dict[str, Any]:
-    """Flagged / true-positive / support counts for one criterion condition."""
+def _scores(con: duckdb.DuckDBPyConnection, name: str, where: str, params: list[Any], labels: str,
+            *, ensure: bool = True) -> dict[str, Any]:
+    """Flagged / true-positive / support counts for one criterion condition.
+
+    With ``ensure`` (the default) the cached features the condition reads are
+    checked first (and built or refreshed if needed): one cheap query when
+    they are current.
+    """
+    if ensure:
+        ensure_features(con, features_in_sql(where))
     lab = _labels_sql(labels)
     # With decisions only reviewed conversations are labelled; elsewhere every
     # conversation is, and absence from ground_truth means negative.
@@ -87,11 +98,8 @@ def evaluate_flags(
     """
     _labels_sql(labels)
     criteria = load_criteria() if criteria is None else list(criteria)
-    try:
-        compiled = compile_criteria(con, criteria)
-        rows = [_scores(con, c.name, comp.where, comp.where_params, labels) for c, comp in compiled]
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {_FEATURES_TABLE}")
+    compiled = compile_criteria(con, criteria)
+    rows = [_scores(con, c.name, comp.where, comp.where_params, labels, ensure=False) for c, comp in compiled]
     return pl.DataFrame(rows, schema={"criterion": pl.String, "flagged": pl.Int64, "true_positives": pl.Int64,
                                       "support": pl.Int64, "precision": pl.Float64, "recall": pl.Float64,
                                       "f1": pl.Float64})
@@ -139,12 +147,9 @@ def sweep(
     if param not in criterion.params:
         raise CriteriaError(f"has no param {param!r}", criterion=criterion.name)
     variants = [criterion.with_params(**{param: v}) for v in values]
-    try:
-        compiled = compile_criteria(con, variants)  # one feature build for all values
-        rows = [{"value": float(v), **_scores(con, c.name, comp.where, comp.where_params, labels)}
-                for v, (c, comp) in zip(values, compiled, strict=True)]
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {_FEATURES_TABLE}")
+    compiled = compile_criteria(con, variants)  # features checked (or built) once for all values
+    rows = [{"value": float(v), **_scores(con, c.name, comp.where, comp.where_params, labels, ensure=False)}
+            for v, (c, comp) in zip(values, compiled, strict=True)]
     frame = pl.DataFrame(rows).drop("criterion")
     return frame, _pr_figure(frame, criterion.name, param)
 
