@@ -26,10 +26,12 @@ class Migration:
     statements: tuple[str, ...]
 
 
-# Child tables carry no primary keys or indexes on purpose: ingest guarantees
+# Child tables carry no primary keys on purpose: ingest guarantees
 # (conversation_id, seq) / (conversation_id, key) uniqueness set-based, and index
 # maintenance would dominate bulk loads. Rows are stored in load order, so
-# DuckDB's min/max zone maps still make per-conversation lookups cheap.
+# DuckDB's min/max zone maps still make one conversation's lookups cheap.
+# (Version 5 adds plain conversation_id indexes on function_calls, tags and
+# parameters for table pages; see _V5_PAGE_INDEXES.)
 _V1_CORE = (
     """
     CREATE TABLE conversations (
@@ -132,6 +134,18 @@ _V1_CORE = (
 # Version 2 belongs to emotion scoring, 3 to review flags, 4 to live calls and
 # audio. Each domain module owns its DDL; this list only fixes the order.
 
+# Version 5: single-column (non-unique) indexes on the child tables the
+# conversations table shows per row. A page looks up its <= 50 ids with an
+# IN-list, which DuckDB answers from these indexes instead of scanning the whole
+# child table (zone maps cannot prune a page whose ids are scattered across the
+# store, e.g. when sorted by duration). Measured: no visible cost on a
+# 50,000-conversation ingest; ``messages`` stays unindexed (the bulk of a load).
+_V5_PAGE_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS function_calls_conversation ON function_calls (conversation_id)",
+    "CREATE INDEX IF NOT EXISTS tags_conversation ON tags (conversation_id)",
+    "CREATE INDEX IF NOT EXISTS parameters_conversation ON parameters (conversation_id)",
+)
+
 
 def _domain_migrations() -> list[Migration]:
     from convolab.emotions import schema as emotions_schema
@@ -142,13 +156,17 @@ def _domain_migrations() -> list[Migration]:
 
 
 def _all_migrations() -> list[Migration]:
-    migrations = [Migration(1, "core conversation tables", _V1_CORE), *_domain_migrations()]
+    migrations = [
+        Migration(1, "core conversation tables", _V1_CORE),
+        *_domain_migrations(),
+        Migration(5, "indexes for conversations-table pages", _V5_PAGE_INDEXES),
+    ]
     migrations.sort(key=lambda m: m.version)
     return migrations
 
 
 MIGRATIONS: Callable[[], list[Migration]] = _all_migrations
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:

@@ -59,8 +59,21 @@ _SORT_EXPRESSIONS = {
     "last_message": "c.last_message",
     "date": "c.started_at",
     "started_at": "c.started_at",
-    "flagged": "flag_count",
+    "flagged": "coalesce(fo.open_flags, 0)",
     "functions": "c.function_count",
+}
+
+# Pages up to this many rows look their child rows up with a constant IN-list (answered from
+# the schema-v5 indexes); longer listings (``limit=None``, exports) join set-based instead.
+_IN_LIST_MAX = 1000
+
+_KEY_VALUES = pl.List(pl.Struct({"key": pl.String, "value": pl.String}))
+_CHILD_SCHEMA = {
+    "id": pl.String,
+    "flagged": pl.Boolean,
+    "functions": pl.List(pl.String),
+    "tags": _KEY_VALUES,
+    "parameters": _KEY_VALUES,
 }
 
 
@@ -130,7 +143,7 @@ class ConversationFilter:
             clauses.append("c.platform = ?")
             params.append(self.platform)
         if self.flagged is not None:
-            clauses.append(("" if self.flagged else "NOT ") + f"EXISTS ({_OPEN_FLAGS} AND f.conversation_id = c.id)")
+            clauses.append(("" if self.flagged else "NOT ") + f"EXISTS ({_open_flags_sql()} AND f.conversation_id = c.id)")
         if self.search:
             clauses.append(
                 "c.id IN (SELECT conversation_id FROM messages WHERE contains(lower(text), lower(?)))"
@@ -156,18 +169,25 @@ class ConversationFilter:
         return (" AND ".join(clauses) or "TRUE"), params
 
 
-# A flag counts as open ("🚩") unless its newest QA decision dismissed it.
-_OPEN_FLAGS = """
-    SELECT 1 FROM flags f
-    WHERE NOT EXISTS (
-        SELECT 1 FROM flag_decisions d
-        WHERE d.conversation_id = f.conversation_id AND d.criterion = f.criterion
-          AND d.decision = 'dismissed'
-          AND d.decided_at = (SELECT max(d2.decided_at) FROM flag_decisions d2
-                              WHERE d2.conversation_id = f.conversation_id
-                                AND d2.criterion = f.criterion)
-    )
-"""
+def _open_flags_sql(ids: str = "") -> str:
+    """SQL selecting ``f.conversation_id`` of every open flag (alias ``f``), ready for more ``AND`` terms.
+
+    A flag counts as open ("🚩") unless its newest QA decision (by ``decided_at``) dismissed
+    it. ``ids`` (e.g. ``"IN (?, ?)"``) restricts both flags and decisions to some
+    conversations, so a page reads only its own rows.
+    """
+    restrict_f = f"AND f.conversation_id {ids}" if ids else ""
+    restrict_d = f"WHERE d.conversation_id {ids}" if ids else ""
+    return f"""
+        SELECT f.conversation_id FROM flags f
+        WHERE NOT EXISTS (
+            SELECT 1 FROM (
+                SELECT d.conversation_id, d.criterion FROM flag_decisions d {restrict_d}
+                QUALIFY rank() OVER (PARTITION BY d.conversation_id, d.criterion ORDER BY d.decided_at DESC) = 1
+                    AND d.decision = 'dismissed'
+            ) x WHERE x.conversation_id = f.conversation_id AND x.criterion = f.criterion
+        ) {restrict_f}
+    """  # noqa: S608 - ids is an IN-list of placeholders or a subquery, never data
 
 
 class Workbench:
@@ -254,7 +274,8 @@ class Workbench:
     def count_conversations(self, filters: ConversationFilter | None = None, **kwargs: Any) -> int:
         """How many conversations match the filters (same keywords as :class:`ConversationFilter`)."""
         where, params = (filters or ConversationFilter(**kwargs)).where()
-        return int(self.con.execute(f"SELECT count(*) FROM conversations c WHERE {where}", params).fetchone()[0])
+        query = f"SELECT count(*) FROM conversations c WHERE {where}"  # noqa: S608 - values are bound
+        return int(self.con.execute(query, params).fetchone()[0])
 
     def list_conversations(
         self,
@@ -268,9 +289,12 @@ class Workbench:
     ) -> pl.DataFrame:
         """One page of the conversations table, columns in the contract's order.
 
-        Filtering, sorting and paging run in DuckDB; only the requested page is
-        materialised, so a page costs the same at 10 thousand or a million
-        conversations. Keyword filters are those of :class:`ConversationFilter`.
+        Filtering, sorting and paging run in DuckDB over ``conversations`` alone
+        (one top-N scan); then the flags, functions, tags and parameters of the
+        page's ids only are looked up through their ``conversation_id`` indexes,
+        so no child table is scanned whole for a page. Keyword filters are those
+        of :class:`ConversationFilter`; sorting by ``flagged`` sorts by the number
+        of open flags.
 
         Columns: id, flow, platform, contact, status, duration_s, last_message,
         date, flagged, functions (names, in call order), tags and parameters
@@ -283,30 +307,96 @@ class Workbench:
             raise ValueError(f"cannot sort by {sort!r}; choose one of {sorted(_SORT_EXPRESSIONS)}") from None
         where, params = filters.where()
         direction = "DESC" if descending else "ASC"
-        flag_count = "(SELECT count(*) FROM flags f WHERE f.conversation_id = c.id)" if sort == "flagged" else "0"
+        # Only sorting by "flagged" needs the open-flag counts of every candidate row.
+        join = (
+            f"LEFT JOIN (SELECT conversation_id, count(*) AS open_flags FROM ({_open_flags_sql()}) o"  # noqa: S608
+            " GROUP BY 1) fo ON fo.conversation_id = c.id"
+            if sort == "flagged" else ""
+        )
+        # Step 1: the page itself, from `conversations` alone: filter, sort, limit (DuckDB's top-N,
+        # which fetches the other columns of the surviving rows only).
         page_sql = f"""
-            SELECT c.id, {flag_count} AS flag_count FROM conversations c WHERE {where}
+            SELECT c.id, c.flow, c.platform, c.contact, c.status, c.duration_s, c.last_message,
+                   c.started_at AS date
+            FROM conversations c {join} WHERE {where}
             ORDER BY {order} {direction} NULLS LAST, c.id {direction}
-        """
+        """  # noqa: S608 - sort and filters come from fixed maps; values are bound
         if limit is not None:
             page_sql += " LIMIT ? OFFSET ?"
             params = [*params, limit, offset]
+        page = self.con.execute(page_sql, params).pl()
+        # Step 2: flags, functions, tags and parameters of those ids only, in page order.
+        children = self._page_children(page["id"].to_list())
+        return pl.concat([page, children.drop("id")], how="horizontal").select(TABLE_KEYS)
+
+    def _page_children(self, ids: list[str]) -> pl.DataFrame:
+        """id, flagged, functions, tags, parameters for the given conversation ids, in that order."""
+        if len(ids) > _IN_LIST_MAX:
+            return self._many_children(ids)
+        # A constant IN-list per child table: DuckDB answers it from the conversation_id
+        # indexes (schema v5), so the cost follows the page, not the store.
+        ids_sql = f"IN ({', '.join('?' for _ in ids) or 'NULL'})"
+        ids_params = list(ids)
+        # One round trip returning the page's child rows as they are (a few hundred at most);
+        # they are grouped here, which measured cheaper than aggregating them in DuckDB.
         query = f"""
-            WITH page AS ({page_sql}),
-            numbered AS (SELECT id, row_number() OVER () AS pos FROM page)
-            SELECT c.id, c.flow, c.platform, c.contact, c.status, c.duration_s,
-                   c.last_message, c.started_at AS date,
-                   EXISTS ({_OPEN_FLAGS} AND f.conversation_id = c.id) AS flagged,
-                   coalesce((SELECT list(name ORDER BY seq) FROM function_calls fc
-                             WHERE fc.conversation_id = c.id), []) AS functions,
-                   (SELECT list(struct_pack(key := key, value := value) ORDER BY key)
-                      FROM tags t WHERE t.conversation_id = c.id) AS tags,
-                   (SELECT list(struct_pack(key := key, value := value) ORDER BY key)
-                      FROM parameters p WHERE p.conversation_id = c.id) AS parameters
-            FROM numbered n JOIN conversations c ON c.id = n.id
-            ORDER BY n.pos
-        """
-        return self.con.execute(query, params).pl()
+            SELECT conversation_id, 'flag' AS kind, NULL::INTEGER AS seq, NULL AS key, NULL AS value
+              FROM ({_open_flags_sql(ids_sql)})
+            UNION ALL SELECT conversation_id, 'function', seq, name, NULL
+              FROM function_calls WHERE conversation_id {ids_sql}
+            UNION ALL SELECT conversation_id, 'tag', NULL, key, value FROM tags WHERE conversation_id {ids_sql}
+            UNION ALL SELECT conversation_id, 'parameter', NULL, key, value
+              FROM parameters WHERE conversation_id {ids_sql}
+        """  # noqa: S608 - fixed SQL fragments; every id is a bound parameter
+        # Placeholders in textual order: decisions and flags (open flags), functions, tags, parameters.
+        rows = self.con.execute(query, ids_params * 5).fetchall()
+        flagged: set[str] = set()
+        functions: dict[str, list[tuple[int, str]]] = {}
+        tags: dict[str, list[dict[str, Any]]] = {}
+        parameters: dict[str, list[dict[str, Any]]] = {}
+        for cid, kind, seq, key, value in rows:
+            if kind == "flag":
+                flagged.add(cid)
+            elif kind == "function":
+                functions.setdefault(cid, []).append((seq, key))
+            else:
+                (tags if kind == "tag" else parameters).setdefault(cid, []).append({"key": key, "value": value})
+
+        def by_key(items: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+            return sorted(items, key=lambda kv: kv["key"]) if items else None
+
+        return pl.DataFrame(
+            {
+                "id": ids,
+                "flagged": [cid in flagged for cid in ids],
+                "functions": [[name for _, name in sorted(functions.get(cid, []))] for cid in ids],
+                "tags": [by_key(tags.get(cid)) for cid in ids],
+                "parameters": [by_key(parameters.get(cid)) for cid in ids],
+            },
+            schema=_CHILD_SCHEMA,
+        )
+
+    def _many_children(self, ids: list[str]) -> pl.DataFrame:
+        """:meth:`_page_children` for long listings: set-based joins, aggregated in DuckDB."""
+        ids_sql = "IN (SELECT id FROM wanted)"
+        query = f"""
+            WITH wanted AS (SELECT unnest(?::VARCHAR[]) AS id, generate_subscripts(?::VARCHAR[], 1) AS pos)
+            SELECT w.id, fl.conversation_id IS NOT NULL AS flagged, coalesce(fc.functions, []) AS functions,
+                   tg.tags, pr.parameters
+            FROM wanted w
+            LEFT JOIN (SELECT DISTINCT conversation_id FROM ({_open_flags_sql(ids_sql)})) fl
+                   ON fl.conversation_id = w.id
+            LEFT JOIN (SELECT conversation_id, list(name ORDER BY seq) AS functions
+                       FROM function_calls WHERE conversation_id {ids_sql} GROUP BY 1) fc
+                   ON fc.conversation_id = w.id
+            LEFT JOIN (SELECT conversation_id, list(struct_pack(key := key, value := value) ORDER BY key) AS tags
+                       FROM tags WHERE conversation_id {ids_sql} GROUP BY 1) tg ON tg.conversation_id = w.id
+            LEFT JOIN (SELECT conversation_id,
+                              list(struct_pack(key := key, value := value) ORDER BY key) AS parameters
+                       FROM parameters WHERE conversation_id {ids_sql} GROUP BY 1) pr ON pr.conversation_id = w.id
+            ORDER BY w.pos
+        """  # noqa: S608 - fixed SQL fragments; the ids are one bound list
+        return self.con.execute(query, [ids, ids]).pl().cast(_CHILD_SCHEMA)  # type: ignore[arg-type]
 
     # -- one conversation -----------------------------------------------------------------
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import duckdb
+import polars as pl
 import pytest
 
 import convolab
@@ -116,3 +118,101 @@ def test_export_formats_and_csv_formula_neutralisation(lab, write_jsonl):
     assert "'=HYPERLINK" in csv_text and "'@SUM(A1)" in csv_text
     assert "customer: fine" in lab.export("c-1", "txt").decode()
     assert '"id": "c-1"' in lab.export("c-1", "json").decode()
+
+
+def _flag(lab, cid: str, criterion: str) -> int:
+    return lab.con.execute(
+        "INSERT INTO flags (conversation_id, criterion, severity, reason, source, created_at)"
+        " VALUES (?, ?, 'high', 'r', 'manual', now()::TIMESTAMP) RETURNING flag_id", [cid, criterion]
+    ).fetchone()[0]
+
+
+def _decide(lab, flag_id: int, cid: str, criterion: str, decision: str, at: str) -> None:
+    lab.con.execute(
+        "INSERT INTO flag_decisions (flag_id, conversation_id, criterion, decision, reviewer, decided_at)"
+        " VALUES (?, ?, ?, ?, 'qa', ?::TIMESTAMP)", [flag_id, cid, criterion, decision, at]
+    )
+
+
+@pytest.fixture
+def flagged_lab(sample_lab):
+    """sample_lab with flags in every state: open, dismissed, dismissed then confirmed, two criteria."""
+    ids = sample_lab.list_conversations(sort="id", descending=False, limit=6)["id"].to_list()
+    f = {i: _flag(sample_lab, cid, "negative_sentiment") for i, cid in enumerate(ids[:4])}
+    _decide(sample_lab, f[1], ids[1], "negative_sentiment", "dismissed", "2026-11-02 10:00:00")
+    _decide(sample_lab, f[2], ids[2], "negative_sentiment", "dismissed", "2026-11-02 10:00:00")
+    _decide(sample_lab, f[2], ids[2], "negative_sentiment", "confirmed", "2026-11-03 10:00:00")  # newest wins
+    _decide(sample_lab, f[3], ids[3], "negative_sentiment", "confirmed", "2026-11-02 10:00:00")
+    _decide(sample_lab, f[3], ids[3], "negative_sentiment", "dismissed", "2026-11-04 10:00:00")
+    _flag(sample_lab, ids[4], "function_failed")
+    _flag(sample_lab, ids[4], "negative_sentiment")
+    sample_lab.open_ids = {ids[0], ids[2], ids[4]}  # ids[1], ids[3]: newest decision dismissed; ids[5]: none
+    return sample_lab
+
+
+def _reference(lab, rows: list[dict]) -> list[dict]:
+    """Each page row's flags and child lists the straightforward way (one query per row)."""
+    out = []
+    for r in rows:
+        cid = r["id"]
+        flags = lab.list_flags(conversation_id=cid).to_dicts()
+        out.append({
+            "id": cid,
+            "flagged": any(f["decision"] != "dismissed" for f in flags),
+            "functions": lab.functions(cid)["name"].to_list(),
+            "tags": [{"key": k, "value": v} for k, v in lab.conversation(cid)["tags"].items()] or None,
+            "parameters": [{"key": k, "value": v} for k, v in lab.conversation(cid)["parameters"].items()] or None,
+        })
+    return out
+
+
+def test_page_rows_agree_with_per_row_lookups(flagged_lab, monkeypatch):
+    page = flagged_lab.list_conversations(sort="duration", descending=True, limit=40, offset=20)
+    assert tuple(page.columns) == TABLE_KEYS and page.height == 40
+    rows = page.to_dicts()
+    assert [{k: r[k] for k in ("id", "flagged", "functions", "tags", "parameters")} for r in rows] == \
+        _reference(flagged_lab, rows)
+    # Long listings take the set-based path; force it on the same page and compare.
+    import convolab.store as store
+
+    monkeypatch.setattr(store, "_IN_LIST_MAX", 5)
+    assert flagged_lab.list_conversations(sort="duration", descending=True, limit=40, offset=20).equals(page)
+    assert flagged_lab.list_conversations(limit=0).height == 0
+
+
+def test_flagged_filter_and_sort_follow_the_newest_decision(flagged_lab):
+    flagged = set(flagged_lab.list_conversations(flagged=True, limit=None)["id"])
+    assert flagged == flagged_lab.open_ids == set(flagged_lab.list_conversations(limit=None).filter(
+        pl.col("flagged"))["id"])
+    assert flagged_lab.count_conversations(flagged=False) == flagged_lab.count_conversations() - len(flagged)
+    by_flags = flagged_lab.list_conversations(sort="flagged", descending=True, limit=3)["id"].to_list()
+    assert set(by_flags) == flagged_lab.open_ids
+    # two open flags sort before one; ties broken by id in the same direction
+    two = [cid for cid in flagged_lab.open_ids if len(flagged_lab.list_flags(conversation_id=cid)) == 2]
+    assert by_flags[0] == two[0] and by_flags[1:] == sorted(set(by_flags[1:]), reverse=True)
+    last = flagged_lab.list_conversations(sort="flagged", descending=False, limit=None)["id"].to_list()[-3:]
+    assert last[-1] == two[0]
+
+
+def test_a_page_reads_child_tables_through_their_indexes(sample_lab, tmp_path):
+    """The page's lookups must stay index scans: a whole-table scan would make pages grow with the store."""
+    indexed = {r[0] for r in sample_lab.con.execute("SELECT table_name FROM duckdb_indexes()").fetchall()}
+    assert {"function_calls", "tags", "parameters", "flags"} <= indexed
+    _flag(sample_lab, sample_lab.list_conversations(limit=1)["id"][0], "manual_check")
+    out = tmp_path / "profile.json"
+    sample_lab.con.execute("PRAGMA enable_profiling = 'json'")
+    sample_lab.con.execute(f"PRAGMA profiling_output = '{out}'")
+    sample_lab.list_conversations(status="completed", sort="duration", limit=50)  # the children query runs last
+    sample_lab.con.execute("PRAGMA disable_profiling")
+    scans: dict[str, str] = {}
+
+    def walk(node: dict) -> None:
+        info = node.get("extra_info") or {}
+        if "Table" in info:
+            scans[info["Table"].rsplit(".", 1)[-1]] = info.get("Type", "")
+        for child in node.get("children", []):
+            walk(child)
+
+    walk(json.loads(out.read_text()))
+    for table in ("function_calls", "tags", "parameters", "flags"):
+        assert scans.get(table) == "Index Scan", (table, scans)
