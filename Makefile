@@ -20,13 +20,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[all,test]'
 	touch $(STAMP)
 
-# Debian chromium for browser tests, espeak-ng for sample call audio, Prism (npm)
-# for the Twilio contract tests. Installed only when missing.
+# Debian chromium for browser tests (fonts-noto-color-emoji so 📞 💬 🚩 do not render as
+# boxes), espeak-ng for sample call audio, Prism (npm) for the Twilio contract tests.
+# Installed only when missing.
 system-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! command -v espeak-ng >/dev/null; then \
-	    echo "installing chromium and espeak-ng (apt)"; \
-	    (apt-get update -qq && apt-get install -y -qq chromium espeak-ng sox >/dev/null) \
-	    || { echo "apt-get install failed: run as root or install chromium espeak-ng sox"; exit 1; }; \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v espeak-ng >/dev/null \
+	    || [ ! -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then \
+	    echo "installing chromium, fonts-noto-color-emoji, espeak-ng and sox (apt)"; \
+	    (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji espeak-ng sox >/dev/null) \
+	    || { echo "apt-get install failed: run as root or install chromium fonts-noto-color-emoji espeak-ng sox"; exit 1; }; \
 	fi
 	@if [ ! -x .tools/node_modules/.bin/prism ]; then \
 	    echo "installing Prism (npm) into .tools"; \
