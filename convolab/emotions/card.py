@@ -23,7 +23,7 @@ comments rarely sound like a contact centre. Same license (CC BY 4.0)."""
     held_text = (
         f"""
 - Held-out customer turns (`data/customer_service_heldout.tsv`, never trained on):
-  {held["hits"]}/{held["n"]} get an acceptable emotion above its threshold"""
+  {held["hits"]}/{held["n"]} have an acceptable top emotion"""
         if held
         else ""
     )
