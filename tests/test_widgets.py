@@ -191,7 +191,9 @@ def test_detail_shows_sentiment_and_message_emotions_when_scored(lab) -> None:
     detail.show(cid)
     assert "annoyance (0.50)" in detail.fields.value and "curiosity" in detail.fields.value
     assert 'class="cl-emo">annoyance<' in detail.transcript.value
-    assert len(detail.chart.children) == 1  # plotly FigureWidget, or the text fallback without anywidget
+    (chart,) = detail.chart.children
+    assert type(chart).__name__ == "FigureWidget"  # needs anywidget (widgets extra), else a text sparkline
+    assert chart.data[0].y and all(y == pytest.approx(-0.4) for y in chart.data[0].y)
 
 
 def test_download_audio_link_when_recording_exists(lab, tmp_path: Path) -> None:
@@ -206,3 +208,51 @@ def test_download_audio_link_when_recording_exists(lab, tmp_path: Path) -> None:
     lab.con.execute("UPDATE conversations SET recording = 'missing/none.wav' WHERE id = ?", [cid])
     detail.show(cid)
     assert "file not available" in detail.downloads.value
+
+
+def _click(table, **content) -> None:
+    """What the table view's front end sends on a header or row click."""
+    table.html._handle_custom_msg(content, [])
+
+
+def _header_arrows(html_text: str) -> dict[str, str]:
+    return dict(re.findall(r'<th data-col="[^"]+" data-sort="([^"]+)"[^>]*>[^<]*?([▲▼])</th>', html_text))
+
+
+def test_header_click_sorts_in_duckdb_and_flips_direction(lab) -> None:
+    table = ConversationTable(lab)
+    table.go(1)
+    _click(table, event="sort", key="duration")  # a new column: longest first
+    assert (table.sort.value, table.descending.value, table.page) == ("duration", True, 0)
+    assert _header_arrows(table.html.value) == {"duration": "▼"}
+    want = lab.list_conversations(sort="duration", descending=True, limit=50)["id"].to_list()
+    assert list(table.rows.options) == want
+    _click(table, event="sort", key="duration")  # the same column again: flipped
+    assert table.descending.value is False and _header_arrows(table.html.value) == {"duration": "▲"}
+    page = lab.list_conversations(sort="duration", descending=False, limit=50)
+    assert list(table.rows.options) == page["id"].to_list()
+    assert page["duration_s"].to_list() == sorted(page["duration_s"].to_list())
+    assert 'aria-sort="ascending"' in table.html.value and table.descending.description == "▲ asc"
+    _click(table, event="sort", key="flow")  # text columns start A to Z
+    assert (table.sort.value, table.descending.value) == ("flow", False)
+    assert _header_arrows(table.html.value) == {"flow": "▲"}
+    flows = [lab.conversation(cid)["flow"] for cid in table.rows.options]
+    assert flows == sorted(flows)
+    before, total = table.html.value, lab.count_conversations()
+    _click(table, event="sort", key="tags")  # not sortable
+    _click(table, event="sort", key="id; DROP TABLE conversations")
+    _click(table, event="nonsense")
+    assert table.html.value == before and lab.count_conversations() == total
+    with pytest.raises(ValueError, match="cannot sort by"):
+        table.sort_by("tags")
+
+
+def test_row_click_selects_only_rows_on_the_page(lab) -> None:
+    opened: list[str] = []
+    table = ConversationTable(lab, on_select=opened.append)
+    target = table.rows.options[3]
+    _click(table, event="select", id=target)
+    assert opened == [target] and table.selected == target and table.rows.value == target
+    assert f'<tr data-id="{target}" class="cl-selected">' in table.html.value
+    _click(table, event="select", id="not-on-this-page")
+    assert opened == [target]

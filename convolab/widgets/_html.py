@@ -85,15 +85,25 @@ def render_table(rows: list[dict[str, Any]], *, sort: str, descending: bool, sel
     rows
         Page rows as returned by ``Workbench.list_conversations(...).to_dicts()``.
     sort, descending
-        The active sort, shown as an arrow on its header.
+        The active sort, shown as an arrow (▲ ascending, ▼ descending) on its header.
+        Sortable headers carry ``data-sort`` (the sort key); the table view turns a
+        click on one into a sort request.
     selected
         The id of the highlighted row, if any.
     """
     arrow = " ▼" if descending else " ▲"
-    head = "".join(
-        f'<th data-col="{esc(col)}">{esc(label)}{arrow if key == sort else ""}</th>'
-        for label, col, key in TABLE_HEADERS
-    )
+
+    def th(label: str, col: str, key: str | None) -> str:
+        if key is None:
+            return f'<th data-col="{esc(col)}">{esc(label)}</th>'
+        active = key == sort
+        state = ("descending" if descending else "ascending") if active else "none"
+        return (
+            f'<th data-col="{esc(col)}" data-sort="{esc(key)}" aria-sort="{state}" tabindex="0"'
+            f' title="Sort by {esc(label)}">{esc(label)}{arrow if active else ""}</th>'
+        )
+
+    head = "".join(th(label, col, key) for label, col, key in TABLE_HEADERS)
     body: list[str] = []
     for r in rows:
         cls = ' class="cl-selected"' if selected is not None and r["id"] == selected else ""
@@ -137,6 +147,11 @@ TABLE_CSS = """
 .cl-table th, .cl-table td { border-bottom: 1px solid #ddd; padding: 3px 6px; text-align: left;
   vertical-align: top; }
 .cl-table th { background: #f4f4f4; position: sticky; top: 0; }
+.cl-table th[data-sort] { cursor: pointer; user-select: none; white-space: nowrap; }
+.cl-table th[data-sort]:hover { background: #e6e6e6; }
+.cl-table th[aria-sort="ascending"], .cl-table th[aria-sort="descending"] { background: #dde7f7; }
+.cl-table-html tbody tr[data-id] { cursor: pointer; }
+.cl-table-html tbody tr[data-id]:hover td { background: #f6f9ff; }
 .cl-table-html { overflow-x: auto; max-width: 100%; }
 .cl-table td:first-child, .cl-table td:nth-child(8) { white-space: nowrap; }
 .cl-table td { line-height: 1.3; }

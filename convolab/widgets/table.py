@@ -6,14 +6,15 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import anywidget
 import ipywidgets as widgets
 import traitlets
 
 from convolab.conversations import PLATFORMS, STATUSES
 from convolab.store import ConversationFilter, Workbench
-from convolab.widgets._html import TABLE_CSS, esc, render_table
+from convolab.widgets._html import TABLE_CSS, TABLE_HEADERS, esc, render_table
 
-__all__ = ["ConversationTable"]
+__all__ = ["ConversationTable", "TableView"]
 
 _SORTS = (
     ("Date", "date"),
@@ -28,6 +29,53 @@ _SORTS = (
     ("Functions", "functions"),
 )
 _ANY = "(any)"
+#: Sort keys a header click may ask for (every header but Tags).
+HEADER_SORTS = frozenset(key for _, _, key in TABLE_HEADERS if key is not None)
+#: A first click on these headers sorts newest / longest / most first; on the others A to Z.
+DESCENDING_FIRST = frozenset({"date", "duration", "flagged", "functions"})
+
+# The view's front end: show the (already escaped) HTML, and report clicks on a sortable
+# header (or Enter/Space on a focused one) and on a row. It never builds markup itself.
+_VIEW_ESM = r"""
+function render({ model, el }) {
+  const draw = () => { el.innerHTML = model.get("value"); };
+  const sortFrom = (event) => {
+    const th = event.target.closest("th[data-sort]");
+    if (th && el.contains(th)) { model.send({ event: "sort", key: th.dataset.sort }); return true; }
+    return false;
+  };
+  const onClick = (event) => {
+    if (sortFrom(event)) return;
+    const tr = event.target.closest("tbody tr[data-id]");
+    if (tr && el.contains(tr)) model.send({ event: "select", id: tr.dataset.id });
+  };
+  const onKey = (event) => {
+    if ((event.key === "Enter" || event.key === " ") && sortFrom(event)) event.preventDefault();
+  };
+  draw();
+  model.on("change:value", draw);
+  el.addEventListener("click", onClick);
+  el.addEventListener("keydown", onKey);
+  return () => {
+    model.off("change:value", draw);
+    el.removeEventListener("click", onClick);
+    el.removeEventListener("keydown", onKey);
+  };
+}
+export default { render };
+"""
+
+
+class TableView(anywidget.AnyWidget):
+    """One page of the table as escaped HTML (``value``); header and row clicks come back as messages.
+
+    Messages from the browser: ``{"event": "sort", "key": <sort key>}`` and
+    ``{"event": "select", "id": <conversation id>}``. :class:`ConversationTable`
+    validates both before acting on them.
+    """
+
+    _esm = _VIEW_ESM
+    value = traitlets.Unicode("").tag(sync=True)
 
 
 def _emotion_labels() -> tuple[str, ...]:
@@ -44,7 +92,9 @@ class ConversationTable(widgets.VBox):
     Only the visible page ever leaves DuckDB: filters, sort and paging are
     passed to :meth:`Workbench.list_conversations`, and the page is rendered as
     one escaped HTML table, so the browser receives ~50 rows whatever the size
-    of the store.
+    of the store. Click a column header to sort by it (in DuckDB); click it
+    again to flip the direction (▲ ascending, ▼ descending). Click a row to
+    open it.
 
     Parameters
     ----------
@@ -86,6 +136,8 @@ class ConversationTable(widgets.VBox):
         self.last_html = ""
         self._callbacks: list[Callable[[str], Any]] = [on_select] if on_select else []
         self._updating = False
+        self._quiet = False  # set while several controls change for one refresh
+        self._page_ids: list[str] = []
 
         flows = [r[0] for r in lab.con.execute(
             "SELECT DISTINCT flow FROM conversations WHERE flow IS NOT NULL ORDER BY 1").fetchall()]
@@ -93,9 +145,10 @@ class ConversationTable(widgets.VBox):
         self.status = widgets.Dropdown(options=[_ANY, *STATUSES], description="Status", layout=small)
         self.flow = widgets.Dropdown(options=[_ANY, *flows], description="Flow", layout=widgets.Layout(width="240px"))
         self.platform = widgets.Dropdown(options=[_ANY, *PLATFORMS], description="Platform", layout=small)
+        # "(any)" is a string value: a Dropdown whose value is None shows as blank.
         self.flagged = widgets.Dropdown(
-            options=[(_ANY, None), ("flagged 🚩", True), ("not flagged", False)],
-            value=flagged, description="Flagged", layout=small,
+            options=[(_ANY, _ANY), ("flagged 🚩", True), ("not flagged", False)],
+            value=_ANY if flagged is None else flagged, description="Flagged", layout=small,
         )
         labels = _emotion_labels()
         self.emotion = (
@@ -110,8 +163,9 @@ class ConversationTable(widgets.VBox):
         self.prev_button = widgets.Button(description="◀ Prev", layout=widgets.Layout(width="80px"))
         self.next_button = widgets.Button(description="Next ▶", layout=widgets.Layout(width="80px"))
         self.page_label = widgets.Label()
-        self.html = widgets.HTML()
+        self.html = TableView()
         self.html.add_class("cl-table-html")
+        self.html.on_msg(self._on_view_msg)
         self.rows = widgets.Select(options=[], rows=12, description="Open", layout=widgets.Layout(width="260px"))
         self.rows.add_class("cl-rows")
 
@@ -145,7 +199,7 @@ class ConversationTable(widgets.VBox):
             status=pick(self.status.value),
             flow=pick(self.flow.value),
             platform=pick(self.platform.value),
-            flagged=self.flagged.value,
+            flagged=pick(self.flagged.value),
             search=pick(self.search.value.strip()),
             emotion=pick(self.emotion.value),
             since=since,
@@ -179,11 +233,30 @@ class ConversationTable(widgets.VBox):
         self.next_button.disabled = self.page >= last
         self._updating = True  # repopulating options must not count as a user selection
         try:
-            ids = [r["id"] for r in rows]
+            ids = self._page_ids = [r["id"] for r in rows]
             self.rows.options = ids
             self.rows.value = self.selected if self.selected in ids else None
         finally:
             self._updating = False
+
+    def sort_by(self, key: str) -> None:
+        """Sort by a column, as a click on its header does.
+
+        A new column sorts newest / longest / most first for Date, Duration,
+        Flagged and Functions, A to Z for the others; the current column flips
+        direction. Paging restarts at the first page.
+        """
+        if key not in HEADER_SORTS:
+            raise ValueError(f"cannot sort by {key!r}; choose one of {sorted(HEADER_SORTS)}")
+        descending = (not self.descending.value) if key == self.sort.value else key in DESCENDING_FIRST
+        self._quiet = True
+        try:
+            self.sort.value = key
+            self.descending.value = descending
+        finally:
+            self._quiet = False
+        self.page = 0
+        self.refresh()
 
     def go(self, page: int) -> None:
         """Show page ``page`` (0-based; clamped to the available pages)."""
@@ -196,12 +269,29 @@ class ConversationTable(widgets.VBox):
         self.html.value = self.last_html = self.last_html.replace(' class="cl-selected"', "").replace(
             f'<tr data-id="{esc(conversation_id)}">', f'<tr data-id="{esc(conversation_id)}" class="cl-selected">'
         )
+        if conversation_id in self.rows.options and self.rows.value != conversation_id:
+            self._updating = True  # a row click in the table: keep the "Open" list in step
+            try:
+                self.rows.value = conversation_id
+            finally:
+                self._updating = False
         for callback in self._callbacks:
             callback(conversation_id)
 
     def _on_filter(self, _change: dict[str, Any]) -> None:
+        if self._quiet:
+            return
         self.page = 0
         self.refresh()
+
+    def _on_view_msg(self, _view: Any, content: Any, _buffers: Any) -> None:
+        """A header or row click in the browser; anything unexpected is ignored."""
+        if not isinstance(content, dict):
+            return
+        if content.get("event") == "sort" and content.get("key") in HEADER_SORTS:
+            self.sort_by(content["key"])
+        elif content.get("event") == "select" and content.get("id") in self._page_ids:
+            self.select(content["id"])
 
     def _on_row(self, change: dict[str, Any]) -> None:
         if not self._updating and change["new"]:
