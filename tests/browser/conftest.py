@@ -8,11 +8,14 @@ store passed as ``db=``).
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
+import struct
 import subprocess
 import sys
 import time
+import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,6 +33,13 @@ SCREENSHOTS = REPO / "test-output"
 XSS_ID = "c-xss"
 XSS_SCRIPT = "<script>window.__pwned=1</script>"
 XSS_IMG = '<img src=x onerror="window.__pwned=1">'
+#: Planted, unflagged: the delete test removes it (found by a phrase only it contains).
+DELETE_ID = "c-delete-me"
+DELETE_PHRASE = "please forget my account"
+#: Planted, unflagged: a real WAV recording (relative to the store's folder) and emotion scores.
+RECORDED_ID = "c-recorded"
+RECORDED_PHRASE = "my meter reading looks wrong"
+RECORDING = "audio/c-recorded.wav"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -55,18 +65,84 @@ def xss_record() -> dict:
     }
 
 
+def planted_record(cid: str, phrase: str, **overrides: object) -> dict:
+    """A small phone conversation whose first customer line contains ``phrase``."""
+    record = {
+        "id": cid, "flow": "Utilities Inbound", "platform": "phone", "contact": "+15555550199",
+        "contact_id": f"cust-{cid}", "status": "completed",
+        "started_at": "2026-01-02T09:00:00Z", "ended_at": "2026-01-02T09:03:00Z",
+        "summary": "Planted for the browser tests.", "analysis": "n/a", "tags": {"call_reason": "billing"},
+        "messages": [
+            {"role": "customer", "text": f"Hello, {phrase}.", "at": "2026-01-02T09:00:02Z"},
+            {"role": "agent", "text": "Let me look into that.", "at": "2026-01-02T09:00:05Z"},
+            {"role": "customer", "text": "This is really annoying.", "at": "2026-01-02T09:00:30Z"},
+            {"role": "agent", "text": "I have corrected the reading.", "at": "2026-01-02T09:01:10Z"},
+            {"role": "customer", "text": "Great, thank you so much!", "at": "2026-01-02T09:02:40Z"},
+        ],
+    }
+    record.update(overrides)
+    return record
+
+
+def write_wav(path: Path, seconds: float = 0.25, rate: int = 8000) -> Path:
+    """A short 440 Hz tone as 16-bit mono WAV."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = b"".join(
+        struct.pack("<h", int(12000 * math.sin(2 * math.pi * 440 * i / rate))) for i in range(int(seconds * rate))
+    )
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(frames)
+    return path
+
+
+def score_emotions(lab: convolab.Workbench, conversation_id: str) -> None:
+    """Emotion scores for a conversation's customer messages, as a scoring run would write them."""
+    lab.con.execute(
+        """
+        INSERT INTO message_emotions (model_id, text_hash, annoyance, gratitude, neutral, emotions, polarity,
+                                      sentiment, scored_at)
+        SELECT 'browser-test', md5(text),
+               CASE WHEN text LIKE '%annoying%' THEN 0.8 ELSE 0.05 END,
+               CASE WHEN text LIKE '%thank%' THEN 0.9 ELSE 0.05 END, 0.3,
+               CASE WHEN text LIKE '%annoying%' THEN ['annoyance'] WHEN text LIKE '%thank%' THEN ['gratitude']
+                    ELSE ['neutral'] END,
+               CASE WHEN text LIKE '%annoying%' THEN 'negative' WHEN text LIKE '%thank%' THEN 'positive'
+                    ELSE 'neutral' END,
+               CASE WHEN text LIKE '%annoying%' THEN -0.7 WHEN text LIKE '%thank%' THEN 0.8 ELSE 0.0 END,
+               now()::TIMESTAMP
+        FROM messages WHERE conversation_id = ? AND role = 'customer'
+        """,
+        [conversation_id],
+    )
+    lab.con.execute(
+        "INSERT INTO conversation_emotions (conversation_id, model_id, n_messages, top_emotions, top_scores,"
+        " polarity, sentiment, trend, refreshed_at) VALUES (?, 'browser-test', 3, ['annoyance', 'gratitude',"
+        " 'curiosity'], [0.3, 0.32, 0.05], 'ambiguous', 0.03, 'improved', now()::TIMESTAMP)",
+        [conversation_id],
+    )
+
+
 @pytest.fixture(scope="session")
 def browser_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 200-conversation store with the XSS conversation and a few unreviewed flags."""
+    """A 200-conversation store with the XSS conversation, a few unreviewed flags, and two planted
+    unflagged conversations: one to delete, one with a recording and emotion scores."""
     root = tmp_path_factory.mktemp("browser-store")
     src = write_conversations(root / "sample.jsonl", 200, seed=11)
     with src.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(xss_record()) + "\n")
+        fh.write(json.dumps(planted_record(DELETE_ID, DELETE_PHRASE)) + "\n")
+        fh.write(json.dumps(planted_record(RECORDED_ID, RECORDED_PHRASE, recording=RECORDING)) + "\n")
+    write_wav(root / RECORDING)  # relative recordings resolve against the store's folder
     db = root / "store.duckdb"
     with convolab.open(db) as lab:
         lab.ingest(src)
+        score_emotions(lab, RECORDED_ID)
         ids = [r[0] for r in lab.con.execute(
-            "SELECT id FROM conversations WHERE id != ? ORDER BY started_at DESC LIMIT 3", [XSS_ID]).fetchall()]
+            "SELECT id FROM conversations WHERE id NOT IN (?, ?, ?) ORDER BY started_at DESC LIMIT 3",
+            [XSS_ID, DELETE_ID, RECORDED_ID]).fetchall()]
         for cid in [XSS_ID, *ids]:
             lab.con.execute(
                 "INSERT INTO flags (conversation_id, criterion, severity, reason, source, created_at)"

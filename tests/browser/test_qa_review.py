@@ -6,7 +6,16 @@ import pytest
 
 from convolab.conversations import DETAIL_FIELDS
 
-from .conftest import XSS_ID, XSS_IMG, XSS_SCRIPT
+from .conftest import (
+    DELETE_ID,
+    DELETE_PHRASE,
+    RECORDED_ID,
+    RECORDED_PHRASE,
+    RECORDING,
+    XSS_ID,
+    XSS_IMG,
+    XSS_SCRIPT,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -25,6 +34,37 @@ def open_dashboard(page, voila_server) -> None:
 def open_row(page, conversation_id: str) -> None:
     page.locator(".cl-rows select").select_option(label=conversation_id)
     page.wait_for_selector(f".cl-detail-view h3:has-text('{conversation_id}')")
+
+
+def find(page, phrase: str, conversation_id: str) -> None:
+    """Show every conversation, search the transcripts for ``phrase``, wait for its single row."""
+    dropdown(page, "Flagged").select_option(label="(any)")
+    page.wait_for_function(f"document.querySelectorAll('{ROWS}').length == 50")
+    search = page.locator(".widget-text:has(label:text-is('Search')) input")
+    search.fill(phrase)
+    search.press("Enter")
+    page.wait_for_function(
+        f"""() => {{ const rows = [...document.querySelectorAll('{ROWS}')];
+            return rows.length == 1 && rows[0].dataset.id == '{conversation_id}'; }}"""
+    )
+
+
+def click_row(page, conversation_id: str) -> None:
+    """Open a conversation by clicking its row in the table itself."""
+    page.locator(f"{ROWS}[data-id='{conversation_id}'] td").nth(1).click()
+    page.wait_for_selector(f".cl-detail-view h3:has-text('{conversation_id}')")
+
+
+def seconds(text: str) -> int:
+    """The table's ``m:ss`` / ``h:mm:ss`` duration as seconds."""
+    total = 0
+    for part in text.split(":"):
+        total = total * 60 + int(part)
+    return total
+
+
+def durations(page) -> list[int]:
+    return [seconds(t) for t in page.locator(f"{ROWS} td:nth-child(6)").all_inner_texts()]
 
 
 def test_page_loads_with_flagged_rows_first(page, voila_server, screenshot) -> None:
@@ -103,3 +143,86 @@ def test_script_in_conversation_text_executes_nothing(page, voila_server, screen
     assert XSS_IMG in page.locator(".cl-table-html").inner_text()
     assert page.locator(".cl-detail-view script, .cl-detail-view img, .cl-table-html img").count() == 0
     screenshot("xss")
+
+
+def test_header_click_sorts_and_flips(page, voila_server, screenshot) -> None:
+    open_dashboard(page, voila_server)
+    dropdown(page, "Flagged").select_option(label="(any)")
+    page.wait_for_function(f"document.querySelectorAll('{ROWS}').length == 50")
+    header = page.locator(".cl-table-html th[data-sort='duration']")
+    header.click()  # a new column: longest first
+    page.wait_for_selector(".cl-table-html th[data-sort='duration'][aria-sort='descending']")
+    assert header.inner_text().strip() == "Duration ▼"
+    assert page.locator(".cl-table-html th:has-text('▲'), .cl-table-html th:has-text('▼')").count() == 1
+    longest = durations(page)
+    assert longest == sorted(longest, reverse=True)
+    assert dropdown(page, "Sort").input_value() == "Duration"  # the Sort control follows the header
+    screenshot("duration-desc")
+    header.click()  # again: flipped, shortest first
+    page.wait_for_selector(".cl-table-html th[data-sort='duration'][aria-sort='ascending']")
+    assert header.inner_text().strip() == "Duration ▲"
+    shortest = durations(page)
+    assert shortest == sorted(shortest) and shortest[0] <= longest[-1]
+    page.locator(".cl-table-html th[data-sort='id']").click()  # another column: A to Z
+    page.wait_for_selector(".cl-table-html th[data-sort='id'][aria-sort='ascending']")
+    ids = page.locator(f"{ROWS}").evaluate_all("rows => rows.map(r => r.dataset.id)")
+    assert ids == sorted(ids)
+    assert "▲" not in page.locator(".cl-table-html th[data-sort='duration']").inner_text()
+    screenshot("id-asc")
+
+
+def test_sentiment_chart_renders_for_a_scored_conversation(page, voila_server, screenshot) -> None:
+    open_dashboard(page, voila_server)
+    find(page, RECORDED_PHRASE, RECORDED_ID)
+    click_row(page, RECORDED_ID)
+    assert "annoyance (0.30)" in page.locator(".cl-fields").inner_text()
+    plot = page.locator(".cl-detail-view .js-plotly-plot")
+    plot.wait_for()
+    assert page.locator(".cl-detail-view .js-plotly-plot .scatterlayer .trace").count() == 1
+    assert page.locator(".cl-detail-view .js-plotly-plot .scatterlayer .point").count() == 3  # customer lines
+    assert "Customer sentiment" in plot.inner_text()
+    plot.scroll_into_view_if_needed()
+    screenshot("chart")
+
+
+def test_download_audio_is_the_recording(page, voila_server, browser_store, screenshot) -> None:
+    open_dashboard(page, voila_server)
+    find(page, RECORDED_PHRASE, RECORDED_ID)
+    click_row(page, RECORDED_ID)
+    page.locator(".cl-detail-view button:has-text('⋯')").click()
+    link = page.locator("a.cl-download:text-is('Download Audio')")
+    link.wait_for()
+    with page.expect_download() as info:
+        link.click()
+    download = info.value
+    assert download.suggested_filename == "c-recorded.wav"
+    with open(download.path(), "rb") as fh:
+        assert fh.read() == (browser_store.parent / RECORDING).read_bytes()
+    screenshot("audio")
+
+
+def test_delete_from_menu_removes_the_row_for_good(page, voila_server, screenshot) -> None:
+    open_dashboard(page, voila_server)
+    find(page, DELETE_PHRASE, DELETE_ID)
+    click_row(page, DELETE_ID)
+    page.locator(".cl-detail-view button:has-text('⋯')").click()
+    page.locator(".cl-detail-view button:text-is('Delete')").click()
+    confirm = page.locator(".cl-detail-view :text('Delete this conversation for good?')")
+    confirm.wait_for()
+    assert page.locator(f"{ROWS}[data-id='{DELETE_ID}']").count() == 1  # nothing happens before confirming
+    screenshot("confirm")
+    page.locator(".cl-detail-view button:text-is('Confirm delete')").click()
+    page.wait_for_selector(f"{ROWS}[data-id='{DELETE_ID}']", state="detached")
+    page.wait_for_selector(".cl-detail-view", state="hidden")
+    assert page.locator(ROWS).count() == 0
+    screenshot("deleted")
+    page.reload()
+    page.wait_for_selector(ROWS, timeout=120_000)
+    dropdown(page, "Flagged").select_option(label="(any)")
+    page.wait_for_function(f"document.querySelectorAll('{ROWS}').length == 50")
+    search = page.locator(".widget-text:has(label:text-is('Search')) input")
+    search.fill(DELETE_PHRASE)
+    search.press("Enter")
+    page.wait_for_selector(".widget-label:text-is('0–0 of 0')")
+    assert page.locator(ROWS).count() == 0
+    screenshot("gone-after-reload")
