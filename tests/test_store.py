@@ -103,7 +103,7 @@ def test_delete_removes_every_derived_row_and_is_audited(lab, write_jsonl, monke
     removed = lab.delete("gone")
     assert removed["messages"] == 2 and removed["flags"] == 1 and removed["ground_truth"] == 1
     for table in ("messages", "function_calls", "tags", "parameters", "flags", "ground_truth"):
-        n = lab.sql(f"SELECT count(*) AS n FROM {table} WHERE conversation_id = ?", ["gone"])["n"][0]
+        n = lab.sql(f"SELECT count(*) AS n FROM {table} WHERE conversation_id = ?", ["gone"])["n"][0]  # noqa: S608
         assert n == 0, table
     assert lab.count_conversations() == 1
     audit = lab.list_audit(target="gone").to_dicts()[0]
