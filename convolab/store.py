@@ -143,7 +143,8 @@ class ConversationFilter:
             clauses.append("c.platform = ?")
             params.append(self.platform)
         if self.flagged is not None:
-            clauses.append(("" if self.flagged else "NOT ") + f"EXISTS ({_open_flags_sql()} AND f.conversation_id = c.id)")
+            # Uncorrelated: the open flags are found once and hash-joined (semi or anti join).
+            clauses.append(f"c.id {'' if self.flagged else 'NOT '}IN ({_open_flags_sql()})")
         if self.search:
             clauses.append(
                 "c.id IN (SELECT conversation_id FROM messages WHERE contains(lower(text), lower(?)))"
