@@ -8,7 +8,10 @@ review criteria look for (a frustrated customer, a failing function, an agent
 stuck in a loop, ...) at realistic rates and records each planted condition in
 the record's ``ground_truth`` list, so precision and recall of the flags are
 measurable on demo data. Planted conditions are exclusive by construction:
-ordinary conversations avoid their keywords, gaps and repetitions.
+ordinary conversations avoid their keywords, gaps and repetitions, and their
+customers say nothing strongly negative. A frustrated customer says two angry
+lines and then calms down; a customer whose sentiment worsens opens warmly and
+ends, after bad news, on worried or dismayed lines (their last words).
 """
 
 from __future__ import annotations
@@ -84,22 +87,47 @@ _FIRST = ["Ana", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Ines
 _LANG = [("en", 0.82), ("es", 0.12), ("fr", 0.06)]
 
 # Customer lines by emotion; none contains a planted keyword (human, lawyer, cancel...).
+# Openers name the issue; the other moods are what customers say later in a call.
+_OPENER = {
+    "neutral": ["I'm calling about my {issue}.", "It's about the {issue}.",
+                "Hi, I have a question about my {issue}."],
+    "curiosity": ["What does this fee on my statement mean?", "How does the {issue} process work?",
+                  "I'm curious, why is there a second charge?"],
+    "confusion": ["I don't understand this charge at all.", "I'm not sure what that number refers to."],
+}
 _CUSTOMER = {
-    "neutral": ["I'm calling about my {issue}.", "It's about the {issue}.", "My account number should be on file.",
-                "Yes, that's the right address.", "Okay.", "The one ending in 42."],
+    "neutral": ["My account number should be on file.", "Yes, that's the right address.", "Okay.",
+                "The one ending in 42."],
     "curiosity": ["What does this fee on my statement mean?", "How does the {issue} process work?",
                   "Can you tell me when that changes?", "I'm curious, why is there a second charge?"],
     "confusion": ["I don't understand this charge at all.", "Sorry, I'm confused, which date was that?",
                   "Wait, what do you mean by pending?", "I'm not sure what that number refers to."],
     "gratitude": ["Thank you so much, that's really helpful!", "Thanks, I appreciate your help.",
                   "Great, thank you for sorting that out.", "Thank you, that's exactly what I needed."],
-    "relief": ["Oh good, that's a relief.", "Phew, I was worried about that.", "That's a weight off my mind."],
+    "relief": ["Oh good, that's a relief.", "What a relief, thank you.", "Great, I'm relieved to hear that."],
     "approval": ["That sounds good to me.", "Yes, that works.", "Perfect, let's do that."],
     "joy": ["That's wonderful news!", "I'm so happy that's fixed!"],
 }
+_MIDDLE_MOODS = ["neutral", "curiosity", "confusion"]
+_CLOSING_MOODS = ["gratitude", "relief", "approval", "joy"]
+# A frustrated customer says two of these (anger, annoyance, disappointment), then calms down.
 _ANGRY = ["This is ridiculous, why is my bill so high again?!", "I'm furious, this is the third time this month!",
           "This is absolutely unacceptable and I'm fed up.", "I am so angry, nothing you do ever works!",
-          "Are you kidding me? This is outrageous!", "I'm really disappointed, this keeps happening."]
+          "Are you kidding me? This is outrageous!", "I'm really disappointed, this keeps happening.",
+          "I'm so annoyed, I've explained this three times already.",
+          "This is so frustrating, why can't you just fix it?", "Honestly this is infuriating.",
+          "I'm really angry about how I've been treated.", "Stop wasting my time, this is ridiculous.",
+          "I'm extremely disappointed with your service."]
+_CALMER = ["Okay, fine.", "Alright, please just sort it out.", "Fine, go ahead.", "Okay, let's get it fixed then."]
+# Sentiment that worsens: the customer opens warmly and, after bad news, ends on
+# worried, sad or disapproving lines (negative, but not an angry outburst).
+_WARM_OPENER = ["Hi! Thanks so much for picking up so quickly.", "Good morning! Happy to finally get through.",
+                "Hello, I hope you're having a lovely day!", "Thanks for getting back to me, I appreciate it."]
+_BAD_NEWS = ["Unfortunately I can't change that today.", "I'm afraid the earliest fix is next month.",
+             "I'm sorry, that charge can't be refunded."]
+_DISMAYED = ["Hmm, that's not good news at all.", "That's sad to hear.", "I don't like the sound of that.",
+             "Oh no, that's terrible news.", "I'm worried now, that doesn't sound good.",
+             "That doesn't sound right to me at all."]
 _HUMAN = ["I want to speak to a human, please.", "Can I talk to a real person?",
           "Get me a representative right now.", "Let me speak to someone, not a bot."]
 _LEGAL = ["If this isn't fixed I'm calling my lawyer.", "I want to file a formal complaint.",
@@ -140,10 +168,17 @@ class _Conversation:
         self.rng, self.t, self.fmt = rng, start, fmt
         self.messages: list[dict[str, Any]] = []
         self.functions: list[dict[str, Any]] = []
+        self.last_agent: str | None = None
 
     def say(self, role: str, text: str, gap: tuple[float, float] = (2, 9)) -> None:
         self.t += timedelta(seconds=self.rng.uniform(*gap))
         self.messages.append({"role": role, "text": text.format(**self.fmt), "at": _iso(self.t)})
+        if role == "agent":
+            self.last_agent = text
+
+    def agent_mid(self, gap: tuple[float, float] = (2, 9)) -> None:
+        """A stock agent line, never the same as the agent's previous line."""
+        self.say("agent", self.rng.choice([m for m in _AGENT_MID if m != self.last_agent]), gap)
 
     def call(self, name: str, args: dict[str, Any], output: Any, status: str = "ok") -> None:
         self.t += timedelta(seconds=self.rng.uniform(0.5, 2.5))
@@ -165,10 +200,9 @@ def _conversation(i: int, rng: random.Random) -> dict[str, Any]:
     # Some conditions imply a status; keep them consistent with each other.
     if "technical_failure" in planted:
         status = "failed"
-        planted = [p for p in planted if p not in ("abandoned_after_wait", "slow_agent_response")]
+        planted = [p for p in planted if p != "abandoned_after_wait"]
     elif "abandoned_after_wait" in planted:
         status = "abandoned"
-        planted = [p for p in planted if p != "slow_agent_response"]
     elif "asked_for_human" in planted:
         status = "transferred"
     else:
@@ -179,18 +213,15 @@ def _conversation(i: int, rng: random.Random) -> dict[str, Any]:
         if status == "abandoned" and rng.random() < 0.5:
             status = "completed"
     c = _Conversation(rng, start, {"issue": issue, "brand": brand})
-    mood_start = rng.choice(["neutral", "curiosity", "confusion"])
-    mood_end = rng.choice(["gratitude", "relief", "approval", "joy"])
-    if "sentiment_worsened" in planted:
-        mood_start = rng.choice(["gratitude", "approval", "joy"])
-    normal_gap = (2, 9)
 
     c.say("agent", rng.choice(_AGENT_OPEN))
-    c.say("customer", rng.choice(_CUSTOMER[mood_start]))
     if "sentiment_worsened" in planted:
-        c.say("customer", rng.choice(_CUSTOMER["neutral"]))
-    first_mid = rng.choice(_AGENT_MID)
-    c.say("agent", first_mid)
+        # The customer opens warmly ...
+        c.say("customer", rng.choice(_WARM_OPENER))
+        c.say("customer", rng.choice(_OPENER["neutral"]), gap=(1, 3))
+    else:
+        c.say("customer", rng.choice(_OPENER[rng.choice(_MIDDLE_MOODS)]))
+    c.agent_mid()
     # The main function calls for this flow.
     fn_names = spec["functions"]
     c.call(fn_names[0], {"phone": contact} if platform == "phone" else {"email": contact}, {"account_id": account})
@@ -202,21 +233,26 @@ def _conversation(i: int, rng: random.Random) -> dict[str, Any]:
     if "agent_loop" in planted:
         for _ in range(rng.randint(2, 4)):
             c.call(fn_names[0], {"account_id": account}, {"account_id": account})
-    turns = rng.randint(1, 4)
-    # Distinct lines, none equal to the previous agent line, so only planted
-    # conversations contain back-to-back identical agent replies.
-    mids = rng.sample([m for m in _AGENT_MID if m != first_mid], k=turns)
-    for k in range(turns):
-        c.say("customer", rng.choice(_CUSTOMER[rng.choice(["neutral", "curiosity", "confusion"])]))
-        c.say("agent", mids[k], gap=normal_gap)
+    # Stock agent lines never repeat back to back, so only planted
+    # conversations contain the same agent reply twice in a row.
+    for _ in range(rng.randint(1, 4)):
+        c.say("customer", rng.choice(_CUSTOMER[rng.choice(_MIDDLE_MOODS)]))
+        c.agent_mid()
     if "agent_repeated_reply" in planted:
         repeated = "I'm sorry, could you repeat your account number?"
         c.say("agent", repeated)
         c.say("customer", rng.choice(_CUSTOMER["neutral"]))
         c.say("agent", repeated)
     if "frustrated_customer" in planted:
-        c.say("customer", rng.choice(_ANGRY))
+        # Two angry lines, then the customer calms down: frustration is a peak,
+        # not how the conversation ends (that is sentiment_worsened).
+        first, second = rng.sample(_ANGRY, k=2)
+        c.say("customer", first)
         c.say("agent", "I'm sorry about that. Let me see what I can do.")
+        c.say("customer", second)
+        c.say("agent", "I completely understand. I'm fixing this for you now.")
+        c.say("customer", rng.choice(_CALMER))
+        c.agent_mid()
     if "legal_or_complaint" in planted:
         c.say("customer", rng.choice(_LEGAL))
         c.say("agent", "I've noted that on your account.")
@@ -225,20 +261,30 @@ def _conversation(i: int, rng: random.Random) -> dict[str, Any]:
         c.say("agent", "Thanks for waiting, I have that now.", gap=(18, 45))
     if "duration_anomaly" in planted:
         # A very long call: many slow turns, all polite.
-        for k in range(rng.randint(25, 40)):
-            c.say("customer", rng.choice(_CUSTOMER["neutral"]), gap=(8, 12))
-            c.say("agent", _AGENT_MID[k % len(_AGENT_MID)], gap=(3, 10))
+        for _ in range(rng.randint(25, 40)):
+            c.say("customer", rng.choice(_CUSTOMER[rng.choice(_MIDDLE_MOODS)]), gap=(8, 12))
+            c.agent_mid(gap=(3, 10))
     if "asked_for_human" in planted:
         c.say("customer", rng.choice(_HUMAN))
         c.say("agent", "Of course, I'm transferring you to a colleague now.")
+    waiting_line = rng.choice(_CUSTOMER["curiosity"])
+    if "sentiment_worsened" in planted:
+        # ... and, after bad news, ends worried or dismayed: these are the customer's last words.
+        first, second = rng.sample(_DISMAYED, k=2)
+        c.say("agent", rng.choice(_BAD_NEWS))
+        c.say("customer", first)
+        c.say("agent", "I understand, and I'm sorry I can't do more today.")
+        if "abandoned_after_wait" in planted:
+            waiting_line = second
+        else:
+            c.say("customer", second)
     if "abandoned_after_wait" in planted:
-        c.say("customer", rng.choice(_CUSTOMER["curiosity"]))
+        c.say("customer", waiting_line)
         c.t += timedelta(seconds=rng.uniform(25, 90))  # the customer waits, then hangs up
     elif "sentiment_worsened" in planted:
-        c.say("customer", rng.choice(["That's a shame, I expected better.", "Hmm, that's not good news at all."]))
-        c.say("agent", rng.choice(_AGENT_CLOSE))
+        c.say("agent", "Is there anything else I can help with?")
     elif status in ("completed", "transferred", "voicemail") and "technical_failure" not in planted:
-        c.say("customer", rng.choice(_CUSTOMER[mood_end]))
+        c.say("customer", rng.choice(_CUSTOMER[rng.choice(_CLOSING_MOODS)]))
         c.say("agent", rng.choice(_AGENT_CLOSE))
     if "technical_failure" in planted:
         c.say("system", "Call dropped: media server error (code 503).")
