@@ -60,3 +60,38 @@ def flags_command(
         decision = f" [{row['decision']}]" if row["decision"] else ""
         console.print(f"{row['flag_id']:>6} {row['conversation_id']} {row['criterion']} "
                       f"({row['severity']}){decision}: {row['reason']}", markup=False)
+
+
+@app.command("eval-flags")
+def eval_flags_command(
+    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    criteria: Annotated[
+        Path | None, typer.Option("--criteria", help="Criteria YAML file (default: the built-in library).")
+    ] = None,
+    labels: Annotated[
+        str, typer.Option("--labels", help="ground_truth (planted/imported labels) or decisions (QA decisions).")
+    ] = "ground_truth",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+) -> None:
+    """Precision, recall, F1 and support of each criterion against labels (writes no flags)."""
+    import convolab
+    from convolab.flags import evaluate_flags, load_criteria
+    from convolab.flags.tuning import quality_table
+
+    if labels not in ("ground_truth", "decisions"):
+        fail(f"--labels must be ground_truth or decisions, got {labels!r}")
+    try:
+        loaded = load_criteria(criteria)
+        with convolab.open(resolve_db(db)) as lab:
+            frame = evaluate_flags(lab.con, loaded, labels=labels)
+            conversations = lab.con.execute("SELECT count(*) FROM conversations").fetchone()[0]
+            scored = lab.con.execute("SELECT count(*) FROM emotion_runs").fetchone()[0]
+    except ConvolabError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json({"labels": labels, "conversations": conversations, "criteria": frame.to_dicts()})
+        return
+    console.print(quality_table(frame, conversations=conversations, labels=labels), markup=False)
+    if not scored:
+        console.print("no emotion scores: emotion criteria cannot fire (run `convolab score` first)", markup=False)
+

@@ -21,7 +21,7 @@ from convolab.flags.features import ensure_features, features_in_sql
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-__all__ = ["evaluate_flags", "sweep"]
+__all__ = ["evaluate_flags", "quality_table", "sweep"]
 
 
 def _labels_sql(labels: str) -> str:
@@ -103,6 +103,21 @@ def evaluate_flags(
     return pl.DataFrame(rows, schema={"criterion": pl.String, "flagged": pl.Int64, "true_positives": pl.Int64,
                                       "support": pl.Int64, "precision": pl.Float64, "recall": pl.Float64,
                                       "f1": pl.Float64})
+
+
+def quality_table(frame: pl.DataFrame, *, conversations: int | None = None, labels: str = "ground_truth") -> str:
+    """:func:`evaluate_flags`'s frame as a plain-text table (``convolab eval-flags``, bench/flag_quality.py)."""
+
+    def num(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.3f}"
+
+    lines = [f"{'criterion':<22} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8} {'flagged':>8}"]
+    for r in frame.iter_rows(named=True):
+        lines.append(f"{r['criterion']:<22} {num(r['precision']):>9} {num(r['recall']):>7} {num(r['f1']):>6}"
+                     f" {r['support']:>8} {r['flagged']:>8}")
+    if conversations is not None:
+        lines.append(f"({conversations:,} conversations, labels: {labels})")
+    return "\n".join(lines)
 
 
 def sweep(
