@@ -82,7 +82,7 @@ class FlagTuner(widgets.VBox):
         if isinstance(s, widgets.IntSlider):
             values = sorted({int(round(v)) for v in values})
         _, fig = sweep(self.lab.con, self.criteria[self.pick.value], s.description, values, labels=self.labels)
-        # sweep drops the features table when done; rebuild it for the sliders.
+        # Make sure the cached features this criterion reads are current (cheap if they are).
         compile_criteria(self.lab.con, [self.criteria[self.pick.value]])
         with self.curve:
             fig.show()
@@ -96,7 +96,7 @@ class FlagTuner(widgets.VBox):
         return {r[0] for r in rows}
 
     def _ensure_features(self) -> None:
-        # run_flags on the same connection drops the shared temp table; rebuild it.
+        # The feature cache lives per connection; build it if this one has none yet.
         exists = self.lab.con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [_FEATURES_TABLE]
         ).fetchone()[0]
