@@ -13,7 +13,6 @@ import pytest
 from convolab.emotions.labels import LABELS, POLARITY_GROUPS, polarity, polarity_of
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "goemotions" / "dev.tsv"
-ANGER_FAMILY = {"anger", "annoyance", "disappointment", "disapproval"}
 
 
 @pytest.fixture(scope="module")
@@ -72,16 +71,12 @@ def test_plain_sentences(model) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="known limitation: the shipped model reads this question as curiosity (0.54),"
-    " anger-family scores < 0.01; Reddit training data rarely has billing complaints",
-    strict=True,
-)
-def test_billing_complaint_is_negative(model) -> None:
+def test_billing_complaint_is_annoyance(model) -> None:
     from convolab.emotions import score_text
 
     bill = score_text("Why is my bill so high again?!", model=model)
-    assert ANGER_FAMILY & set(bill["emotions"]) or bill["polarity"] == "negative"
+    assert {"anger", "annoyance"} & set(bill["emotions"][:2]), bill["emotions"]
+    assert bill["polarity"] == "negative"
 
 
 def test_customer_service_supplement_is_clean(tmp_path: Path) -> None:
@@ -137,7 +132,8 @@ def test_held_out_customer_turns(model) -> None:
 
     texts, accept = read_labelled_tsv(SUPPLEMENT_HELDOUT)
     report = heldout_report(model.predict_proba(texts), accept, model.thresholds)
-    assert report["hits"] >= 0.9 * report["n"], report
+    # 18/20 at release (model card); one miss of margin for other CPUs and precisions.
+    assert report["hits"] >= 0.85 * report["n"], report
 
 
 @pytest.mark.slow

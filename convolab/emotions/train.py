@@ -418,7 +418,7 @@ def finalize_checkpoint(folder: Path | str, data_dir: Path | str) -> dict[str, A
     dev_texts, y_dev = read_goemotions(data_dir / "dev.tsv")
     result = _scores(model.predict_proba, dev_texts, y_dev)
     held = result["customer_service_heldout"]
-    steps = int(config.get("steps", 0))
+    steps = int(config.get("steps") or config["training"].get("steps", 0))
     train_texts = int(config["training"].get("train_texts", 43410))
     batch = config["training"]["batch_size"]
     result.update(steps=steps, epochs=round(steps / math.ceil(train_texts / batch), 3))
