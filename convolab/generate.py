@@ -131,7 +131,7 @@ _DISMAYED = ["Hmm, that's not good news at all.", "That's sad to hear.", "I don'
 _HUMAN = ["I want to speak to a human, please.", "Can I talk to a real person?",
           "Get me a representative right now.", "Let me speak to someone, not a bot."]
 _LEGAL = ["If this isn't fixed I'm calling my lawyer.", "I want to file a formal complaint.",
-          "I'll report this to the regulator.", "Just cancel my account."]
+          "I'll report this to the regulator.", "I would like to cancel my account, please."]
 _AGENT_OPEN = ["Hi, thanks for calling {brand}. How can I help you today?",
                "Hello! You're through to {brand}'s assistant. What can I do for you?"]
 _AGENT_MID = ["Let me look into that for you.", "I can help with that.", "Thanks, one moment while I check.",
