@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from convolab.flags.criteria import Criterion, criteria_version, load_criteria, run_flags
+from convolab.flags.features import invalidate_features
 from convolab.flags.review import add_manual_flag, confirm_flag, dismiss_flag
 from convolab.flags.tuning import evaluate_flags, sweep
 
@@ -13,6 +14,7 @@ __all__ = [
     "criteria_version",
     "dismiss_flag",
     "evaluate_flags",
+    "invalidate_features",
     "load_criteria",
     "run_flags",
     "sweep",
