@@ -231,6 +231,18 @@ class Workbench:
         """Close the underlying DuckDB connection."""
         self.con.close()
 
+    def cursor(self) -> Workbench:
+        """A workbench on the same database for use from another thread.
+
+        A DuckDB connection must not be used by two threads at once (one thread
+        could read the other's result), so background work such as saving a
+        finished live call runs on its own cursor. Close it when done.
+        """
+        other = object.__new__(Workbench)
+        other.path = self.path
+        other.con = self.con.cursor()
+        return other
+
     @property
     def schema_version(self) -> int:
         """The schema version of the open store."""
@@ -500,7 +512,7 @@ class Workbench:
             ) d ON d.conversation_id = f.conversation_id AND d.criterion = f.criterion
             WHERE {where}
             ORDER BY f.created_at DESC, f.conversation_id, f.criterion
-            """,
+            """,  # noqa: S608 - `where` joins fixed clauses; the values are bound params
             params,
         )
 
@@ -532,7 +544,8 @@ class Workbench:
         try:
             for table in tables:  # names come from the catalogue, not from the caller
                 n = self.con.execute(
-                    f'DELETE FROM "{table}" WHERE conversation_id = ?', [conversation_id]
+                    f'DELETE FROM "{table}" WHERE conversation_id = ?',  # noqa: S608 - catalogue names
+                    [conversation_id],
                 ).fetchone()[0]
                 removed[table] = int(n)
             self.con.execute("DELETE FROM conversations WHERE id = ?", [conversation_id])

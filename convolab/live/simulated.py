@@ -18,6 +18,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -329,9 +330,10 @@ def save_call(lab: Workbench, call: LiveCall, *, backend: str, lock: Any, score:
     with tempfile.TemporaryDirectory(prefix="convolab-live-") as tmp:
         path = Path(tmp) / f"{call.id}.jsonl"
         path.write_text(json.dumps(record, default=str) + "\n", encoding="utf-8")
-        with lock:
-            lab.ingest(path)
-            lab.con.execute(
+        with lock, closing(lab.cursor()) as worker:
+            # Our own cursor: the supervisor's UI keeps querying `lab` from its thread.
+            worker.ingest(path)
+            worker.con.execute(
                 "INSERT OR REPLACE INTO live_calls (id, backend, contact, platform, status, handler,"
                 " started_at, ended_at, transferred_to, queue, ended_by)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -341,8 +343,8 @@ def save_call(lab: Workbench, call: LiveCall, *, backend: str, lock: Any, score:
                  call.transferred_to, call.queue, call.extra.get("ended_by")],
             )
     if score:
-        with lock:
-            _score_and_flag(lab)
+        with lock, closing(lab.cursor()) as worker:
+            _score_and_flag(worker)
 
 
 def _score_and_flag(lab: Workbench) -> None:
