@@ -252,8 +252,11 @@ class ConversationDetail(widgets.VBox):
             fig = go.FigureWidget(
                 go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers"),
                 layout={"title": "Customer sentiment over the conversation", "height": 220,
-                        "yaxis": {"range": [-1, 1]}, "xaxis": {"title": "message", "dtick": 1},
-                        "margin": {"l": 40, "r": 10, "t": 40, "b": 30}},
+                        "yaxis": {"range": [-1.05, 1.05], "title": "sentiment"},
+                        # Half a message of padding so the first and last points are not clipped.
+                        "xaxis": {"title": "message", "dtick": 1,
+                                  "range": [points[0][0] - 0.5, points[-1][0] + 0.5]},
+                        "margin": {"l": 50, "r": 20, "t": 40, "b": 30}},
             )
         except Exception:  # noqa: BLE001 - FigureWidget needs anywidget; fall back to a text sparkline
             bars = "▁▂▃▄▅▆▇█"
