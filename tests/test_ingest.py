@@ -168,3 +168,123 @@ def test_directory_and_unknown_format_are_clear_errors(lab, tmp_path):
         lab.ingest(tmp_path)
     with pytest.raises(convolab.InvalidRecord, match="unknown format"):
         lab.ingest(tmp_path / "x.jsonl", format="xml")
+
+
+# --- the canonical fast path ------------------------------------------------------------
+
+_TABLES = {
+    "conversations": "SELECT * EXCLUDE (ingested_at, source_file) FROM conversations ORDER BY id",
+    "messages": "SELECT * FROM messages ORDER BY conversation_id, seq",
+    "function_calls": "SELECT * FROM function_calls ORDER BY conversation_id, seq",
+    "tags": "SELECT * FROM tags ORDER BY conversation_id, key",
+    "parameters": "SELECT * FROM parameters ORDER BY conversation_id, key",
+    "ground_truth": "SELECT * FROM ground_truth ORDER BY ALL",
+    "rejected": "SELECT line, conversation_id, reason, record FROM rejected_records ORDER BY line",
+}
+
+
+def _tricky_but_mostly_valid() -> list[str]:
+    """Records that exercise every corner where a typed parse could differ from the exact one."""
+    records = [
+        conversation("esc", summary='quote " backslash \\ tab \t caf\u00e9 \U0001f600', flow="caf\u00e9"),
+        conversation("num-tags", tags={"n": 1.50, "b": True, "z": None, "o": {"k": [1, 2]}, "s": "x\u00e9"}),
+        conversation("epoch", started_at=1793527200, ended_at=1793527500,
+                     messages=[{"role": "customer", "text": "hi", "at": 1793527201}]),
+        conversation("digits", messages=[{"role": "customer", "text": "5 stars"},
+                                         {"role": "agent", "text": "[bracketed]"},
+                                         {"role": "agent", "text": "true"},
+                                         {"role": "agent", "text": None},
+                                         {"role": "agent", "text": ""}]),
+        conversation("no-fn", functions=[], tags={}, ground_truth=["function_failed", "function_failed"]),
+        conversation("nulls", flow=None, contact=None, recording=None, status=None, platform=None,
+                     started_at=None, ended_at=None, tags=None, parameters=None, functions=None),
+        conversation("null-scalars", flow=None, contact=None, recording=None, status=None, platform=None,
+                     started_at=None, summary=None),
+        conversation("odd-texts", messages=[{"role": "agent", "text": None}, {"role": "agent", "text": ""},
+                                            {"role": "agent"}, {"role": "customer", "text": "\\u0041 \u2028"}]),
+        conversation("extra", channel_id=7, nested={"a": [1]}),
+        conversation("offsets", started_at="2026-11-01T12:00:00+02:00", ended_at="2026-11-01 10:05:00",
+                     messages=[{"role": "system", "text": "x", "at": "2026-11-01T10:00:30.5Z", "mood": "ok"}]),
+        conversation("fn-odd", functions=[{"name": "f", "arguments": "not json", "output": [1, {"a": None}]},
+                                          {"name": "g", "status": "error", "at": "2026-11-01T10:00:21Z"}]),
+        # bad ones, each for a different reason
+        conversation("bad-text", messages=[{"role": "customer", "text": 5}]),
+        conversation("bad-at", messages=[{"role": "customer", "text": "x", "at": "soon"}]),
+        conversation("bad-status", status="done"),
+        conversation("bad-platform", platform="fax"),
+        conversation("bad-fn", functions=[{"arguments": {}}]),
+        conversation("bad-gt", ground_truth=["a", None]),
+        conversation("bad-order", started_at="2026-11-01T10:05:00Z", ended_at="2026-11-01T10:00:00Z"),
+        conversation("bad-tags", tags=["billing"]),
+        '{"id": "dup-key-tags", "platform": "web", "messages": [], "tags": {"a": "1", "b": 2, "a": "3"}}',
+        conversation(" "),
+        conversation("esc"),  # duplicate id
+        "   ",
+        "\t",
+        '{"id": "truncated", "messages": [',
+        "42",
+    ]
+    return [r if isinstance(r, str) else json.dumps(r) for r in records]
+
+
+def _snapshot(lab) -> dict[str, list]:
+    return {name: lab.sql(query).rows() for name, query in _TABLES.items()}
+
+
+def test_fast_path_stores_exactly_what_the_exact_path_stores(tmp_path, sample_jsonl, monkeypatch):
+    from convolab.ingest import jsonl
+
+    lines = sample_jsonl.read_text().splitlines() + _tricky_but_mostly_valid()
+    path = tmp_path / "all.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    with convolab.open(tmp_path / "fast.duckdb") as fast:
+        fast_report = fast.ingest(path)
+        fast_rows = _snapshot(fast)
+    monkeypatch.setattr(jsonl, "FAST_PATH", False)
+    with convolab.open(tmp_path / "exact.duckdb") as exact:
+        exact_report = exact.ingest(path)
+        exact_rows = _snapshot(exact)
+    assert fast_report.to_dict() == exact_report.to_dict()
+    assert fast_report.rejected == 12
+    assert ("dup-key-tags", "a", "3") in fast_rows["tags"]  # a repeated key keeps its last value
+    for name in _TABLES:
+        assert fast_rows[name] == exact_rows[name], name
+
+
+def test_clean_generated_data_never_takes_the_exact_path(lab, sample_jsonl):
+    from convolab.ingest import jsonl
+    from convolab.ingest.staging import install_macros
+
+    install_macros(lab.con)
+    assert jsonl.stage(lab.con, sample_jsonl) == 0
+
+
+def test_fast_path_line_numbers_survive_blank_lines_and_a_duplicate(lab, tmp_path):
+    lines = []
+    for i in range(3000):
+        lines.append(json.dumps(conversation(f"k-{i}")))
+        if i % 7 == 0:
+            lines.append("")
+    lines.insert(100, "{oops")
+    lines.insert(2001, json.dumps(conversation("k-5")))
+    lines.append(json.dumps(conversation("k-9", status=3)))
+    path = tmp_path / "many.jsonl"
+    path.write_text("\n".join(lines))  # no newline at the end
+    report = lab.ingest(path)
+    assert (report.loaded, report.rejected) == (3000, 3)
+    reasons = {line: reason for _, line, reason in report.reasons()}
+    first_k5 = lines.index(json.dumps(conversation("k-5"))) + 1
+    assert reasons == {101: "invalid JSON",
+                       2002: f"duplicate id k-5 in this file (first seen on line {first_k5})",
+                       len(lines): "status must be a string, got number"}
+    rejected = lab.list_rejected()
+    assert rejected.filter(pl.col("line") == 2002)["record"][0] == json.dumps(conversation("k-5"))
+    source_line = lab.sql("SELECT source_line FROM conversations WHERE id = 'k-2999'").item()
+    assert source_line == lines.index(json.dumps(conversation("k-2999"))) + 1
+
+
+def test_crlf_file_loads_with_the_python_splitter(lab, tmp_path):
+    path = tmp_path / "windows.jsonl"
+    path.write_bytes(b"\r\n".join(json.dumps(conversation(f"w-{i}")).encode() for i in range(3)) + b"\r\n\r\n")
+    report = lab.ingest(path)
+    assert (report.loaded, report.rejected) == (3, 0)

@@ -18,8 +18,15 @@ import duckdb
 
 from convolab.errors import InvalidRecord, SourceNotReadable
 from convolab.ingest import jsonl, openai, tabular
-from convolab.ingest.sources import FORMATS, check_readable, detect_format, iter_line_chunks
-from convolab.ingest.staging import FileReport, finish_load, install_macros, stage_json_records
+from convolab.ingest.sources import FORMATS, check_readable, detect_format, load_lines
+from convolab.ingest.staging import (
+    FileReport,
+    exact_source_all,
+    finish_load,
+    install_macros,
+    nest_exact,
+    stage_json_records,
+)
 
 __all__ = ["FORMATS", "FileReport", "LoadReport", "detect_format", "ingest"]
 
@@ -100,20 +107,50 @@ def ingest(
         check_readable(path)
     install_macros(con)
     report = LoadReport()
-    for path in files:
-        fmt = detect_format(path) if format == "auto" else format
-        if fmt in ("jsonl", "openai"):
-            con.execute("CREATE OR REPLACE TEMP TABLE stg_raw (line BIGINT, raw BLOB)")
-            for chunk in iter_line_chunks(path):
-                con.register("cl_chunk", chunk)
-                con.execute("INSERT INTO stg_raw SELECT line, raw FROM cl_chunk")
-                con.unregister("cl_chunk")
-            stage_json_records(con)
-            (jsonl if fmt == "jsonl" else openai).stage_messages_and_functions(con)
-        else:
-            tabular.stage_tabular(con, path, fmt, mapping)
-        file_report = finish_load(con, file=str(path), fmt=fmt)
-        report.files.append(file_report)
-        if progress is not None:
-            progress(str(path), file_report.total)
+    # Line numbers are rowids of a table filled in file order; that order is only
+    # kept with preserve_insertion_order (DuckDB's default).
+    preserve = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    if not preserve:
+        con.execute("SET preserve_insertion_order = true")
+    try:
+        for path in files:
+            fmt = detect_format(path) if format == "auto" else format
+            file_report = _ingest_file(con, path, fmt, mapping)
+            report.files.append(file_report)
+            if progress is not None:
+                progress(str(path), file_report.total)
+    finally:
+        con.execute("DROP VIEW IF EXISTS stg_ready")
+        for table in _TEMP_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+        if not preserve:
+            con.execute("SET preserve_insertion_order = false")
     return report
+
+
+_TEMP_TABLES = ("stg_lines", "stg_fast", "stg_exact_src", "stg_exact", "stg_rec", "stg_conv", "stg_msg",
+                "stg_fn", "stg_verdict", "stg_load")
+
+
+def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, mapping: dict[str, str] | None) -> FileReport:
+    con.execute("DROP VIEW IF EXISTS stg_ready")
+    lines = None
+    if fmt == "jsonl":
+        jsonl.stage(con, path, "stg_ready")
+
+        def lines() -> None:
+            if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'stg_lines'").fetchone()[0]:
+                load_lines(con, path)
+
+    elif fmt == "openai":
+        load_lines(con, path)
+        exact_source_all(con)
+        stage_json_records(con)
+        openai.stage_messages_and_functions(con)
+        nest_exact(con, "stg_exact")
+        con.execute("CREATE TEMP VIEW stg_ready AS SELECT * FROM stg_exact")
+    else:
+        tabular.stage_tabular(con, path, fmt, mapping)
+        nest_exact(con, "stg_exact")
+        con.execute("CREATE TEMP VIEW stg_ready AS SELECT * FROM stg_exact")
+    return finish_load(con, file=str(path), fmt=fmt, staged="stg_ready", lines=lines)

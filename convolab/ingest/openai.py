@@ -53,7 +53,7 @@ def stage_messages_and_functions(con: duckdb.DuckDBPyConnection) -> None:
                  ELSE cl_ts_err(m.timestamp, 'message ' || idx || ' timestamp')
                END AS error
         FROM m
-        """
+        """  # noqa: S608
     )
     con.execute(
         f"""
@@ -64,7 +64,7 @@ def stage_messages_and_functions(con: duckdb.DuckDBPyConnection) -> None:
         SELECT line, idx, ts, tc.id AS call_id, tc.function.name AS name,
                tc.function.arguments AS raw_arguments, k
         FROM (SELECT line, idx, ts, unnest(tcs) AS tc, generate_subscripts(tcs, 1) AS k FROM src)
-        """
+        """  # noqa: S608
     )
     # Transcript: every non-tool message with text; tool results become function outputs.
     con.execute(
@@ -74,7 +74,7 @@ def stage_messages_and_functions(con: duckdb.DuckDBPyConnection) -> None:
                {_ROLE_MAP} AS role, text, cl_ts(ts) AS sent_at, error
         FROM oa_msg
         WHERE error IS NOT NULL OR (r <> 'tool' AND coalesce(trim(text), '') <> '')
-        """
+        """  # noqa: S608
     )
     con.execute(
         """

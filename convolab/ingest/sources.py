@@ -1,10 +1,13 @@
 """Reading source files: existence checks, gzip, format detection, raw lines.
 
-JSON-lines files are split into lines here, chunk by chunk, with their line
-numbers; everything after that (UTF-8 validation, JSON parsing, type checks)
-happens set-based in DuckDB. DuckDB's own JSON reader is faster at parsing but
-does not expose line numbers, and a quarantined record is useless to the person
-fixing it without its line.
+:func:`load_lines` puts a JSON-lines file into ``stg_lines``, one row per
+physical line in file order, so a record's line number is its ``rowid + 1``
+(a quarantined record is useless to the person fixing it without its line).
+DuckDB's CSV reader does the split, in parallel, with quoting, escaping and
+delimiters switched off. It refuses some files (bytes that are not UTF-8,
+carriage returns, lines over 2 MB); those are split here in Python instead,
+chunk by chunk, keeping undecodable lines so they can be quarantined.
+Everything after the split (JSON parsing, type checks) is set-based in DuckDB.
 """
 
 from __future__ import annotations
@@ -15,15 +18,25 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
 from convolab.errors import SourceNotReadable
 
-__all__ = ["FORMATS", "check_readable", "detect_format", "is_gzip", "iter_line_chunks"]
+__all__ = ["FORMATS", "check_readable", "detect_format", "is_gzip", "iter_line_chunks", "lines_source", "load_lines"]
 
 FORMATS = ("auto", "jsonl", "openai", "csv", "parquet")
 _CHUNK_BYTES = 32 * 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
+_BOM = b"\xef\xbb\xbf"
+# One VARCHAR column per line: no header, no quotes, no escapes, a delimiter that
+# valid JSON lines cannot contain (raw control characters), strict so that
+# anything unusual is an error (and the Python splitter takes over), never a guess.
+_READ_CSV = (
+    "(SELECT raw, false AS bad_utf8 FROM read_csv(?,"
+    " columns = {'raw': 'VARCHAR'}, delim = chr(1), quote = '', escape = '', header = false,"
+    " auto_detect = false, new_line = '\\n', strict_mode = true, compression = ?))"
+)
 
 
 def check_readable(path: Path) -> None:
@@ -85,6 +98,48 @@ def detect_format(path: Path) -> str:
     return "jsonl"
 
 
+def lines_source(path: Path) -> tuple[str, list[str]]:
+    """A subquery ``(raw VARCHAR, bad_utf8 BOOLEAN)`` over the file's lines, in order, and its parameters.
+
+    DuckDB's parallel CSV reader, set up to split lines only. It raises on the
+    files it cannot split exactly (see the module docstring); :func:`load_lines`
+    handles those.
+    """
+    return _READ_CSV, [str(path), "gzip" if is_gzip(path) else "none"]
+
+
+def load_lines(con: duckdb.DuckDBPyConnection, path: Path) -> str:
+    """Fill ``stg_lines(raw VARCHAR, bad_utf8 BOOLEAN)``: line N of the file is rowid N - 1.
+
+    Empty lines are NULL; a line that is not valid UTF-8 has ``bad_utf8`` set and
+    a NULL ``raw``. A leading UTF-8 byte-order mark is dropped. Returns which
+    reader did the split (``duckdb`` or ``python``), for profiling and tests.
+    """
+    try:
+        source, params = lines_source(path)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE stg_lines AS SELECT * FROM {source}", params)  # noqa: S608
+        return "duckdb"
+    except duckdb.Error:
+        pass
+    # Explicit line numbers and ORDER BY, so rowid order is line order whatever
+    # the Arrow scan does.
+    con.execute("CREATE OR REPLACE TEMP TABLE stg_bytes (line BIGINT, raw BLOB)")
+    for chunk in iter_line_chunks(path):
+        con.register("cl_chunk", chunk)
+        con.execute("INSERT INTO stg_bytes SELECT line, raw FROM cl_chunk")
+        con.unregister("cl_chunk")
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE stg_lines AS
+        SELECT CASE WHEN octet_length(raw) > 0 THEN try(decode(raw)) END AS raw,
+               octet_length(raw) > 0 AND try(decode(raw)) IS NULL AS bad_utf8
+        FROM stg_bytes ORDER BY line
+        """
+    )
+    con.execute("DROP TABLE stg_bytes")
+    return "python"
+
+
 def iter_line_chunks(path: Path) -> Iterator[pa.Table]:
     """Yield Arrow tables ``(line BIGINT, raw BINARY)`` covering every line of the file.
 
@@ -100,6 +155,8 @@ def iter_line_chunks(path: Path) -> Iterator[pa.Table]:
                 block = fh.read(_CHUNK_BYTES)
                 if not block:
                     break
+                if line_no == 1 and not rest and block.startswith(_BOM):
+                    block = block[len(_BOM):]
                 lines = (rest + block).split(b"\n")
                 rest = lines.pop()
                 if lines:

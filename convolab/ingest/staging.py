@@ -1,27 +1,39 @@
-"""The set-based middle of every load: staging tables, validation, upsert, quarantine.
+"""The set-based middle of every load: staging, validation, upsert, quarantine.
 
-Each format module fills three temporary tables, one row per source record,
-message and function call, each carrying an ``error`` (NULL when fine):
+Every format ends in one nested staging table, one row per source record
+(:data:`READY_COLUMNS`): the conversation's fields, its ``messages``,
+``functions``, ``tags``, ``parameters`` and ``ground_truth`` as lists, its
+content hash, and ``error``, the first problem found (NULL when fine).
 
-``stg_conv``  line, raw, id, flow, platform, contact, contact_id, status,
-              started_at, ended_at, summary, analysis, recording, tags,
-              parameters, ground_truth, extra, content_hash, errors (VARCHAR[])
-``stg_msg``   line, seq, role, text, sent_at, error
-``stg_fn``    line, seq, name, arguments, output, status, called_at, call_ref, error
+There are two ways to get there:
 
-:func:`finish_load` then decides per record (first problem wins), quarantines
-the bad ones with file, line and reason, and upserts the good ones by id in one
+* the exact path (:func:`stage_json_records`, then a format module's
+  ``stage_messages_and_functions``, then :func:`nest_exact`) keeps every JSON
+  value as JSON until its type has been checked, so each bad record gets a
+  precise reason. Flat tables: ``stg_conv`` (one row per record, ``errors``
+  list), ``stg_msg`` and ``stg_fn`` (one row per message / function call,
+  ``error`` each). CSV/Parquet fill the same flat tables.
+* the canonical JSON-lines fast path (:mod:`convolab.ingest.jsonl`) parses each
+  line once into typed values and sends only the records it cannot vouch for
+  through the exact path.
+
+:func:`finish_load` then rejects duplicate ids, quarantines the bad records
+with file, line and reason, and upserts the good ones by id in one
 transaction. Records whose content hash is unchanged are left alone, so loading
 the same file twice is cheap and leaves one copy.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
 
 from convolab.conversations import ROLES, STATUS_ALIASES, STATUSES
+
+# SQL here is built from our own constants and staging-table names, never from
+# input (values travel as parameters); hence the S608 waivers.
 
 _STATUS_LIST = ", ".join(f"'{s}'" for s in (*STATUSES, *STATUS_ALIASES))
 _ROLE_LIST = ", ".join(f"'{r}'" for r in ROLES)
@@ -45,16 +57,23 @@ MACROS = (
     """CREATE OR REPLACE TEMP MACRO cl_ts_err(v, name) AS
        CASE WHEN v IS NOT NULL AND json_type(v) <> 'NULL' AND cl_ts(v) IS NULL
             THEN 'bad timestamp in ' || name || ': ' || left(v::VARCHAR, 60) END""",
-    # A JSON object -> list of {key, value} with string values unquoted.
-    """CREATE OR REPLACE TEMP MACRO cl_kv(v) AS list_transform(
+    # A JSON object -> list of {key, value} with string values unquoted. A repeated
+    # key keeps its last value, as most JSON readers do.
+    """CREATE OR REPLACE TEMP MACRO cl_kv_all(v) AS list_transform(
          map_entries(json_transform(v, '"MAP(VARCHAR, JSON)"')),
          lambda e: struct_pack(key := e.key, value := CASE WHEN json_type(e.value) = 'VARCHAR'
                                                   THEN e.value->>'$' ELSE e.value::VARCHAR END))""",
+    """CREATE OR REPLACE TEMP MACRO cl_kv(v) AS list_filter(cl_kv_all(v),
+         lambda e, i: NOT list_contains(list_transform(cl_kv_all(v)[i + 1:], lambda x: x.key), e.key))""",
     """CREATE OR REPLACE TEMP MACRO cl_jtype(v) AS CASE json_type(v)
          WHEN 'UBIGINT' THEN 'number' WHEN 'BIGINT' THEN 'number' WHEN 'DOUBLE' THEN 'number'
          WHEN 'VARCHAR' THEN 'string' WHEN 'ARRAY' THEN 'list' WHEN 'OBJECT' THEN 'object'
          ELSE lower(json_type(v)) END""",
     f"""CREATE OR REPLACE TEMP MACRO cl_status(s) AS CASE s {_ALIAS_CASE} ELSE s END""",
+    # Empty or whitespace-only lines are skipped (but still counted for line numbers).
+    # (CASE, not AND: DuckDB would trim every line.)
+    """CREATE OR REPLACE TEMP MACRO cl_blank(s) AS s IS NULL
+       OR CASE WHEN ascii(s) IN (9, 13, 32) THEN trim(s, ' ' || chr(9) || chr(13)) = '' ELSE false END""",
 )
 
 #: Top-level fields of a conversation record (both JSON formats).
@@ -76,11 +95,22 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
-def stage_json_records(con: duckdb.DuckDBPyConnection) -> None:
-    """``stg_raw(line, raw BLOB)`` -> ``stg_conv`` (decoded and parsed once).
+def exact_source_all(con: duckdb.DuckDBPyConnection) -> None:
+    """``stg_exact_src``: every non-blank line of ``stg_lines``, for the exact path."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE stg_exact_src AS
+        SELECT rowid + 1 AS line, raw, bad_utf8 FROM stg_lines WHERE bad_utf8 OR NOT cl_blank(raw)
+        """
+    )
+
+
+def stage_json_records(con: duckdb.DuckDBPyConnection, source: str = "stg_exact_src") -> None:
+    """``source(line, raw VARCHAR, bad_utf8 BOOLEAN)`` -> ``stg_conv`` (the exact path).
 
     Shared by the canonical and OpenAI-style formats: their top-level fields are
-    the same; only ``messages`` (and ``functions``) differ.
+    the same; only ``messages`` (and ``functions``) differ. ``source`` holds the
+    non-blank lines to check; ``raw`` is NULL where ``bad_utf8``.
     """
     known = ", ".join(f"'{k}'" for k in KNOWN_FIELDS)
     # Parsed once into a table: referencing ``r`` many times from a subquery would
@@ -90,11 +120,10 @@ def stage_json_records(con: duckdb.DuckDBPyConnection) -> None:
         CREATE OR REPLACE TEMP TABLE stg_rec AS
         SELECT line, raw, r,
                CASE WHEN r IS NOT NULL THEN list_filter(json_keys(raw), lambda k: k NOT IN ({known})) END AS unknown_keys
-        FROM (SELECT line, txt AS raw,
-                     CASE WHEN ltrim(txt) LIKE '{{%' THEN try(json_transform(txt, '{CONVERSATION_SPEC}')) END AS r
-              FROM (SELECT line, try(decode(raw)) AS txt FROM stg_raw)
-              WHERE txt IS NULL OR trim(txt) <> '')
-        """
+        FROM (SELECT line, raw,
+                     CASE WHEN ltrim(raw) LIKE '{{%' THEN try(json_transform(raw, '{CONVERSATION_SPEC}')) END AS r
+              FROM {source})
+        """  # noqa: S608
     )
     con.execute(
         f"""
@@ -152,8 +181,60 @@ def stage_json_records(con: duckdb.DuckDBPyConnection) -> None:
                     THEN list_filter(map_entries(json_transform(raw, '"MAP(VARCHAR, JSON)"')),
                                      lambda e: e.key NOT IN ({known})) END AS extra_entries
         FROM stg_rec
-        """
+        """  # noqa: S608
     )
+    con.execute("DROP TABLE IF EXISTS stg_rec")
+
+
+
+#: The nested staging table every path ends in (see the module docstring).
+READY_COLUMNS = (
+    "line BIGINT, raw VARCHAR, id VARCHAR, flow VARCHAR, platform VARCHAR, contact VARCHAR,"
+    " contact_id VARCHAR, status VARCHAR, started_at TIMESTAMP, ended_at TIMESTAMP, summary VARCHAR,"
+    " analysis VARCHAR, recording VARCHAR, tags STRUCT(key VARCHAR, value VARCHAR)[],"
+    " parameters STRUCT(key VARCHAR, value VARCHAR)[], ground_truth VARCHAR[],"
+    " messages STRUCT(role VARCHAR, text VARCHAR, sent_at TIMESTAMP)[],"
+    " functions STRUCT(name VARCHAR, arguments JSON, output JSON, status VARCHAR, called_at TIMESTAMP,"
+    " call_ref VARCHAR)[], extra JSON, content_hash VARCHAR, error VARCHAR"
+)
+READY_NAMES = (
+    "line", "raw", "id", "flow", "platform", "contact", "contact_id", "status", "started_at", "ended_at",
+    "summary", "analysis", "recording", "tags", "parameters", "ground_truth", "messages", "functions",
+    "extra", "content_hash", "error",
+)
+
+
+def nest_exact(con: duckdb.DuckDBPyConnection, target: str) -> None:
+    """Flat ``stg_conv``/``stg_msg``/``stg_fn`` -> nested ``target`` (first problem per record).
+
+    A record's first problem: its own fields, then its messages, then its
+    functions (by position), then its ground truth.
+    """
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {target} AS
+        WITH m AS (
+            SELECT line, list({{'role': role, 'text': text, 'sent_at': sent_at}} ORDER BY seq) AS messages,
+                   arg_min(error, seq) FILTER (WHERE error IS NOT NULL) AS e
+            FROM stg_msg GROUP BY line),
+        f AS (
+            SELECT line, list({{'name': name, 'arguments': arguments, 'output': output, 'status': status,
+                                'called_at': called_at, 'call_ref': call_ref}} ORDER BY seq) AS functions,
+                   arg_min(error, seq) FILTER (WHERE error IS NOT NULL) AS e
+            FROM stg_fn GROUP BY line)
+        SELECT c.line, c.raw, c.id, c.flow, c.platform, c.contact, c.contact_id, c.status,
+               c.started_at, c.ended_at, c.summary, c.analysis, c.recording,
+               c.tags, c.parameters, c.ground_truth, m.messages, f.functions,
+               CASE WHEN c.extra_entries IS NOT NULL THEN to_json(map_from_entries(c.extra_entries)) END AS extra,
+               c.content_hash,
+               coalesce(c.errors[1], m.e, f.e,
+                        CASE WHEN list_filter(coalesce(c.ground_truth, []), lambda g: g IS NULL) <> []
+                             THEN 'ground_truth must be a list of strings' END) AS error
+        FROM stg_conv c LEFT JOIN m USING (line) LEFT JOIN f USING (line)
+        """  # noqa: S608
+    )
+    for table in ("stg_conv", "stg_msg", "stg_fn"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 @dataclass
@@ -172,119 +253,69 @@ class FileReport:
         return self.loaded + self.unchanged + self.rejected
 
 
-def finish_load(con: duckdb.DuckDBPyConnection, *, file: str, fmt: str) -> FileReport:
-    """Validate the staged records, quarantine the bad ones and upsert the good ones."""
+def finish_load(con: duckdb.DuckDBPyConnection, *, file: str, fmt: str, staged: str,
+                lines: Callable[[], None] | None = None) -> FileReport:
+    """Quarantine the bad records in ``staged`` and upsert the good ones.
+
+    ``staged`` has :data:`READY_COLUMNS`. A rejected record whose ``raw`` is NULL
+    (the fast path keeps only suspects' text) is quoted from ``stg_lines`` (by its
+    line), which ``lines()`` creates when needed.
+    """
     load_id = con.execute("SELECT nextval('load_seq')").fetchone()[0]
-    con.execute("CREATE OR REPLACE TEMP TABLE load_started AS SELECT now()::TIMESTAMP AS started")
-    # First problem per record: its own fields, then its messages, then its functions.
+    started = con.execute("SELECT now()::TIMESTAMP").fetchone()[0]
+    # A record's own first problem, else: a later record with an id already seen.
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE stg_verdict AS
-        WITH msg_err AS (SELECT line, arg_min(error, seq) AS e FROM stg_msg WHERE error IS NOT NULL GROUP BY line),
-             fn_err AS (SELECT line, arg_min(error, seq) AS e FROM stg_fn WHERE error IS NOT NULL GROUP BY line),
-             first_pass AS (
-               SELECT c.line, c.id, coalesce(c.errors[1], m.e, f.e,
-                      CASE WHEN list_filter(coalesce(c.ground_truth, []), lambda g: g IS NULL) <> []
-                           THEN 'ground_truth must be a list of strings' END) AS reason
-               FROM stg_conv c LEFT JOIN msg_err m USING (line) LEFT JOIN fn_err f USING (line))
         SELECT line, id,
-               coalesce(reason, CASE WHEN row_number() OVER w > 1
+               coalesce(error, CASE WHEN row_number() OVER w > 1
                    THEN 'duplicate id ' || id || ' in this file (first seen on line '
                         || first_value(line) OVER w || ')' END) AS reason
-        FROM first_pass
-        WINDOW w AS (PARTITION BY id, reason IS NULL ORDER BY line)
-        """
+        FROM {staged}
+        WINDOW w AS (PARTITION BY id, error IS NULL ORDER BY line)
+        """  # noqa: S608
     )
-    con.execute(
-        """
-        INSERT INTO rejected_records
-        SELECT ?, ?, v.line, v.id, v.reason, left(c.raw, 4000), now()::TIMESTAMP
-        FROM stg_verdict v JOIN stg_conv c USING (line)
-        WHERE v.reason IS NOT NULL
-        """,
-        [load_id, file],
-    )
+    rejected = con.execute("SELECT count(*) FROM stg_verdict WHERE reason IS NOT NULL").fetchone()[0]
     # New or changed conversations; identical ones (same content hash) are left alone.
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE stg_load AS
-        SELECT s.line, s.id FROM stg_verdict v JOIN stg_conv s USING (line)
+        SELECT s.line, s.id FROM {staged} s
+        SEMI JOIN stg_verdict v ON v.line = s.line AND v.reason IS NULL
         LEFT JOIN conversations c ON c.id = s.id
-        WHERE v.reason IS NULL AND (c.id IS NULL OR c.content_hash IS DISTINCT FROM s.content_hash)
-        """
+        WHERE c.id IS NULL OR c.content_hash IS DISTINCT FROM s.content_hash
+        """  # noqa: S608
     )
+    loaded = con.execute("SELECT count(*) FROM stg_load").fetchone()[0]
+    total = con.execute(f"SELECT count(*) FROM {staged}").fetchone()[0]  # noqa: S608
+    rows = f"{staged} c SEMI JOIN stg_load l ON l.line = c.line"
     con.execute("BEGIN TRANSACTION")
     try:
-        for table in ("messages", "function_calls", "tags", "parameters", "ground_truth"):
-            con.execute(f"DELETE FROM {table} WHERE conversation_id IN (SELECT id FROM stg_load)")
-        con.execute("DELETE FROM conversations WHERE id IN (SELECT id FROM stg_load)")
-        con.execute(
-            """
-            INSERT INTO conversations BY NAME
-            WITH msg AS (
-                SELECT m.line, count(*) AS n, min(sent_at) AS first_at, max(sent_at) AS last_at,
-                       arg_max(text, seq) AS last_text, arg_max(sent_at, seq) AS last_msg_at
-                FROM stg_msg m SEMI JOIN stg_load l ON l.line = m.line GROUP BY m.line),
-            fn AS (SELECT f.line, count(*) AS n FROM stg_fn f SEMI JOIN stg_load l ON l.line = f.line
-                   GROUP BY f.line)
-            SELECT c.id, c.flow, c.platform, c.contact, c.contact_id, c.status,
-                   coalesce(c.started_at, msg.first_at) AS started_at,
-                   coalesce(c.ended_at, msg.last_at) AS ended_at,
-                   date_diff('millisecond', coalesce(c.started_at, msg.first_at),
-                             coalesce(c.ended_at, msg.last_at)) / 1000.0 AS duration_s,
-                   c.summary, c.analysis, c.recording,
-                   coalesce(msg.n, 0) AS message_count, coalesce(fn.n, 0) AS function_count,
-                   msg.last_text AS last_message, msg.last_msg_at AS last_message_at,
-                   CASE WHEN c.extra_entries IS NOT NULL THEN to_json(map_from_entries(c.extra_entries)) END AS extra,
-                   c.content_hash, ? AS source_file, c.line AS source_line,
-                   now()::TIMESTAMP AS ingested_at
-            FROM stg_conv c SEMI JOIN stg_load l ON l.line = c.line
-            LEFT JOIN msg ON msg.line = c.line LEFT JOIN fn ON fn.line = c.line
-            """,
-            [file],
-        )
-        con.execute(
-            """
-            INSERT INTO messages
-            SELECT l.id, m.seq, m.role, m.text, m.sent_at FROM stg_msg m JOIN stg_load l USING (line)
-            """
-        )
-        con.execute(
-            """
-            INSERT INTO function_calls
-            SELECT l.id, f.seq, f.name, f.arguments, f.output, f.status, f.called_at, f.call_ref
-            FROM stg_fn f JOIN stg_load l USING (line)
-            """
-        )
-        for table, column in (("tags", "tags"), ("parameters", "parameters")):
+        if rejected:
+            quoted = "c.raw"
+            join = ""
+            unquoted = con.execute(
+                f"SELECT count(*) FROM stg_verdict v JOIN {staged} c USING (line)"  # noqa: S608
+                " WHERE v.reason IS NOT NULL AND c.raw IS NULL"
+            ).fetchone()[0]
+            if unquoted and lines is not None:
+                lines()
+                quoted = "coalesce(c.raw, sl.raw)"
+                join = "LEFT JOIN stg_lines sl ON sl.rowid = v.line - 1"
             con.execute(
                 f"""
-                INSERT INTO {table}
-                SELECT id, kv.key, any_value(kv.value) FROM (
-                    SELECT l.id, unnest(c.{column}) AS kv
-                    FROM stg_conv c JOIN stg_load l USING (line) WHERE c.{column} IS NOT NULL)
-                GROUP BY id, kv.key
-                """
+                INSERT INTO rejected_records
+                SELECT ?, ?, v.line, v.id, v.reason, left({quoted}, 4000), now()::TIMESTAMP
+                FROM stg_verdict v JOIN {staged} c USING (line) {join}
+                WHERE v.reason IS NOT NULL
+                """,  # noqa: S608
+                [load_id, file],
             )
+        if loaded:
+            _replace(con, file, staged, rows)
         con.execute(
-            """
-            INSERT INTO ground_truth
-            SELECT DISTINCT id, g, 'source' FROM (
-                SELECT l.id, unnest(c.ground_truth) AS g
-                FROM stg_conv c JOIN stg_load l USING (line) WHERE c.ground_truth IS NOT NULL)
-            """
-        )
-        counts = con.execute(
-            """
-            SELECT (SELECT count(*) FROM stg_load),
-                   (SELECT count(*) FROM stg_verdict WHERE reason IS NULL),
-                   (SELECT count(*) FROM stg_verdict WHERE reason IS NOT NULL)
-            """
-        ).fetchone()
-        loaded, valid, rejected = (int(x) for x in counts)
-        con.execute(
-            "INSERT INTO loads SELECT ?, ?, ?, ?, ?, ?, (SELECT started FROM load_started), now()::TIMESTAMP",
-            [load_id, file, fmt, loaded, valid - loaded, rejected],
+            "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
+            [load_id, file, fmt, loaded, total - rejected - loaded, rejected, started],
         )
         con.execute("COMMIT")
     except Exception:
@@ -293,9 +324,68 @@ def finish_load(con: duckdb.DuckDBPyConnection, *, file: str, fmt: str) -> FileR
     reasons = con.execute(
         "SELECT line, reason FROM stg_verdict WHERE reason IS NOT NULL ORDER BY line LIMIT 20"
     ).fetchall()
-    for table in ("stg_raw", "stg_rec", "stg_conv", "stg_msg", "stg_fn", "stg_verdict", "stg_load"):
+    for table in ("stg_verdict", "stg_load"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
-    return FileReport(file, fmt, loaded, valid - loaded, rejected, [(int(a), b) for a, b in reasons])
+    return FileReport(file, fmt, loaded, total - rejected - loaded, rejected, [(int(a), b) for a, b in reasons])
+
+
+def _replace(con: duckdb.DuckDBPyConnection, file: str, staged: str, rows: str) -> None:
+    """Delete the old copies of the conversations in ``stg_load``, insert the staged ones."""
+    existing = con.execute(
+        "SELECT count(*) FROM conversations c SEMI JOIN stg_load l ON l.id = c.id"
+    ).fetchone()[0]
+    if existing:
+        for table in ("messages", "function_calls", "tags", "parameters", "ground_truth"):
+            con.execute(f"DELETE FROM {table} WHERE conversation_id IN (SELECT id FROM stg_load)")  # noqa: S608
+        con.execute("DELETE FROM conversations WHERE id IN (SELECT id FROM stg_load)")
+    # Conversation-level figures straight from the lists. Like arg_max(text, seq),
+    # the last message's text/time skip NULLs.
+    con.execute(
+        f"""
+        INSERT INTO conversations BY NAME
+        SELECT id, flow, platform, contact, contact_id, status,
+               coalesce(started_at, list_min(ts)) AS started_at,
+               coalesce(ended_at, list_max(ts)) AS ended_at,
+               date_diff('millisecond', coalesce(started_at, list_min(ts)),
+                         coalesce(ended_at, list_max(ts))) / 1000.0 AS duration_s,
+               summary, analysis, recording,
+               coalesce(len(messages), 0) AS message_count, coalesce(len(functions), 0) AS function_count,
+               list_filter(list_transform(messages, lambda m: m.text), lambda t: t IS NOT NULL)[-1] AS last_message,
+               list_filter(ts, lambda t: t IS NOT NULL)[-1] AS last_message_at,
+               extra, content_hash, ? AS source_file, line AS source_line, now()::TIMESTAMP AS ingested_at
+        FROM (SELECT c.*, list_transform(c.messages, lambda m: m.sent_at) AS ts FROM {rows})
+        """,  # noqa: S608
+        [file],
+    )
+    con.execute(
+        f"""
+        INSERT INTO messages
+        SELECT id, (i - 1)::INTEGER, m.role, m.text, m.sent_at
+        FROM (SELECT c.id, unnest(c.messages) AS m, generate_subscripts(c.messages, 1) AS i FROM {rows})
+        """  # noqa: S608
+    )
+    con.execute(
+        f"""
+        INSERT INTO function_calls
+        SELECT id, (i - 1)::INTEGER, f.name, f.arguments, f.output, f.status, f.called_at, f.call_ref
+        FROM (SELECT c.id, unnest(c.functions) AS f, generate_subscripts(c.functions, 1) AS i FROM {rows})
+        """  # noqa: S608
+    )
+    # Keys are unique per record (cl_kv keeps a repeated key's last value).
+    for table in ("tags", "parameters"):
+        con.execute(
+            f"""
+            INSERT INTO {table}
+            SELECT id, kv.key, kv.value FROM (SELECT c.id, unnest(c.{table}) AS kv FROM {rows})
+            """  # noqa: S608
+        )
+    con.execute(
+        f"""
+        INSERT INTO ground_truth
+        SELECT DISTINCT id, g, 'source' FROM (SELECT c.id, unnest(c.ground_truth) AS g FROM {rows})
+        """  # noqa: S608
+    )
 
 
 ROLES_SQL = _ROLE_LIST
+STATUS_SQL = _STATUS_LIST

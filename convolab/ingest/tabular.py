@@ -82,7 +82,7 @@ def stage_tabular(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, mapping:
         source = "read_csv(?, all_varchar = true, header = true)"
         offset = 1
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE tab_raw AS SELECT * FROM {source}", [str(path)])
+        con.execute(f"CREATE OR REPLACE TEMP TABLE tab_raw AS SELECT * FROM {source}", [str(path)])  # noqa: S608
     except duckdb.Error as exc:
         raise InvalidRecord(f"cannot read as {fmt}: {str(exc).splitlines()[0]}", file=str(path)) from exc
     columns = [r[0] for r in con.execute("DESCRIBE tab_raw").fetchall()]
@@ -118,7 +118,7 @@ def stage_tabular(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, mapping:
                CASE WHEN {ts_bad('started_at')} OR {ts_bad('ended_at')} THEN 'bad started_at/ended_at' END AS conv_ts_error,
                {col('summary')} AS summary, {col('analysis')} AS analysis, {col('recording')} AS recording
         FROM tab_raw
-        """
+        """  # noqa: S608
     )
     con.execute(
         f"""
@@ -145,7 +145,7 @@ def stage_tabular(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, mapping:
                ], lambda x: x IS NOT NULL) AS errors,
                NULL::STRUCT(key VARCHAR, value JSON)[] AS extra_entries
         FROM tab_rows GROUP BY cid
-        """
+        """  # noqa: S608
     )
     con.execute(
         f"""
@@ -158,7 +158,7 @@ def stage_tabular(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, mapping:
                     ELSE CASE WHEN r.ts_error IS NOT NULL THEN 'line ' || r.line || ': ' || r.ts_error END
                END AS error
         FROM tab_rows r JOIN stg_conv c ON c.id IS NOT DISTINCT FROM r.cid
-        """
+        """  # noqa: S608
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE stg_fn (line BIGINT, seq INTEGER, name VARCHAR, arguments JSON,"
