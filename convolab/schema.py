@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-__all__ = ["SCHEMA_VERSION", "Migration", "MIGRATIONS", "migrate", "current_version"]
+__all__ = ["SCHEMA_VERSION", "TABLE_ORDERS", "Migration", "MIGRATIONS", "migrate", "current_version",
+           "table_order_build"]
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,66 @@ _V5_PAGE_INDEXES = (
 )
 
 
+# Version 6: one narrow "order" table per sort key of the conversations table, the store's
+# conversations pre-sorted by that key. A page sorted by a key scans the front of its order
+# table (the rows are physically in ascending order; ``desc_pos`` is monotone per row group
+# too, so zone maps prune for both directions) instead of sorting every matching
+# conversation, so the cost of a page follows the page, not the store. They hold the
+# columns ConversationFilter tests on ``c`` (id, status, flow, platform, started_at), so the
+# filters' SQL runs on them unchanged. ``table_order_state`` records, per sort key, how many
+# conversations the table was built from and its last position; a missing or disagreeing
+# row means "stale: do not use" (see convolab.store). Sorting by open flags has no order
+# table: flags change outside ingest.
+#: Sort expression (over alias ``c``) -> the name of its order table.
+TABLE_ORDERS: dict[str, str] = {
+    "c.id": "table_order_id",
+    "c.flow": "table_order_flow",
+    "c.platform": "table_order_platform",
+    "c.contact": "table_order_contact",
+    "c.status": "table_order_status",
+    "c.duration_s": "table_order_duration",
+    "c.last_message": "table_order_last_message",
+    "c.started_at": "table_order_date",
+    "c.function_count": "table_order_functions",
+}
+
+
+def table_order_build(expression: str) -> tuple[str, ...]:
+    """Statements that (re)build the order table of one sort expression and record it as fresh.
+
+    Run them in one transaction. ``asc_pos`` / ``desc_pos`` number the rows exactly as
+    ``ORDER BY <expr> ASC|DESC NULLS LAST, c.id ASC|DESC`` does (ids are unique, so ties
+    cannot reorder).
+    """
+    name = TABLE_ORDERS[expression]  # fixed map: the expression and name are never user text
+    return (
+        f"""
+        CREATE OR REPLACE TABLE {name} AS
+        SELECT row_number() OVER (ORDER BY {expression} ASC NULLS LAST, c.id ASC) AS asc_pos,
+               row_number() OVER (ORDER BY {expression} DESC NULLS LAST, c.id DESC) AS desc_pos,
+               c.id, c.status, c.flow, c.platform, c.started_at
+        FROM conversations c ORDER BY asc_pos
+        """,  # noqa: S608 - fixed map
+        f"""
+        INSERT OR REPLACE INTO table_order_state
+        SELECT '{name}', count(*), count(*), now()::TIMESTAMP FROM {name}
+        """,  # noqa: S608 - fixed map
+    )
+
+
+_V6_TABLE_ORDERS = (
+    """
+    CREATE TABLE IF NOT EXISTS table_order_state (
+        name          VARCHAR PRIMARY KEY,  -- the order table
+        conversations BIGINT NOT NULL,      -- count(*) of conversations it stands for
+        last_pos      BIGINT NOT NULL,      -- its highest position (deletes leave gaps)
+        built_at      TIMESTAMP
+    )
+    """,
+    *(statement for expression in TABLE_ORDERS for statement in table_order_build(expression)),
+)
+
+
 def _domain_migrations() -> list[Migration]:
     from convolab.emotions import schema as emotions_schema
     from convolab.flags import schema as flags_schema
@@ -160,13 +221,14 @@ def _all_migrations() -> list[Migration]:
         Migration(1, "core conversation tables", _V1_CORE),
         *_domain_migrations(),
         Migration(5, "indexes for conversations-table pages", _V5_PAGE_INDEXES),
+        Migration(6, "pre-sorted order tables for conversations-table pages", _V6_TABLE_ORDERS),
     ]
     migrations.sort(key=lambda m: m.version)
     return migrations
 
 
 MIGRATIONS: Callable[[], list[Migration]] = _all_migrations
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:

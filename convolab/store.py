@@ -63,6 +63,9 @@ _SORT_EXPRESSIONS = {
     "functions": "c.function_count",
 }
 
+# The first window of an order-table page scan, in positions (see Workbench._ordered_page).
+_FIRST_WINDOW = 4096
+
 # Pages up to this many rows look their child rows up with a constant IN-list (answered from
 # the schema-v5 indexes); longer listings (``limit=None``, exports) join set-based instead.
 _IN_LIST_MAX = 1000
@@ -200,6 +203,7 @@ class Workbench:
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False):
         self.path = Path(path) if path is not None else default_db_path()
+        self.read_only = read_only
         in_memory = str(path) == ":memory:"
         if not in_memory and not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -240,6 +244,7 @@ class Workbench:
         """
         other = object.__new__(Workbench)
         other.path = self.path
+        other.read_only = self.read_only
         other.con = self.con.cursor()
         return other
 
@@ -272,7 +277,32 @@ class Workbench:
         """Load conversation files into the store (see :func:`convolab.ingest.ingest`)."""
         from convolab.ingest import ingest
 
-        return ingest(self.con, paths, format=format, mapping=mapping, progress=progress)
+        # The pre-sorted order tables of the conversations table are marked stale before the
+        # load touches anything and rebuilt after it (also after a failed load: part of it may
+        # have been committed), so no page is ever served from an order table that predates it.
+        self.con.execute("DELETE FROM table_order_state")
+        try:
+            return ingest(self.con, paths, format=format, mapping=mapping, progress=progress)
+        finally:
+            self.refresh_table_orders()
+
+    def refresh_table_orders(self) -> None:
+        """Rebuild the pre-sorted order tables that conversations-table pages read (schema v6).
+
+        :meth:`ingest` and :meth:`delete` keep them fresh; call this after writing
+        ``conversations`` with plain SQL. Until then a page notices a changed row count and
+        rebuilds (or, read-only, sorts the store itself), but an in-place ``UPDATE`` of a
+        sort or filter column is only seen after this call.
+        """
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for expression in schema.TABLE_ORDERS:
+                for statement in schema.table_order_build(expression):
+                    self.con.execute(statement)
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
 
     def list_rejected(self, *, limit: int | None = None) -> pl.DataFrame:
         """Records that could not be loaded: file, line, conversation id, reason, raw record."""
@@ -319,6 +349,10 @@ class Workbench:
         except KeyError:
             raise ValueError(f"cannot sort by {sort!r}; choose one of {sorted(_SORT_EXPRESSIONS)}") from None
         where, params = filters.where()
+        if limit is not None and order in schema.TABLE_ORDERS:
+            page = self._ordered_page(order, descending, where, params, limit, offset)
+            if page is not None:
+                return page
         direction = "DESC" if descending else "ASC"
         # Only sorting by "flagged" needs the open-flag counts of every candidate row.
         join = (
@@ -340,6 +374,68 @@ class Workbench:
         page = self.con.execute(page_sql, params).pl()
         # Step 2: flags, functions, tags and parameters of those ids only, in page order.
         children = self._page_children(page["id"].to_list())
+        return pl.concat([page, children.drop("id")], how="horizontal").select(TABLE_KEYS)
+
+    def _ordered_page(
+        self, order: str, descending: bool, where: str, params: list[Any], limit: int, offset: int
+    ) -> pl.DataFrame | None:
+        """The page read from the pre-sorted order table of ``order``; ``None`` if it is stale.
+
+        All reads run in one transaction, so the order table, its freshness check and the
+        rows looked up agree. An order table whose recorded conversation count differs from
+        the store's is stale: it is rebuilt on a writable store, else the caller sorts the
+        store itself.
+        """
+        name = schema.TABLE_ORDERS[order]
+        try:
+            self.con.execute("BEGIN TRANSACTION")
+        except duckdb.TransactionException:  # the caller's own transaction: read within it
+            return self._ordered_page_in(name, descending, where, params, limit, offset)
+        try:
+            page = self._ordered_page_in(name, descending, where, params, limit, offset)
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+        return page
+
+    def _ordered_page_in(
+        self, name: str, descending: bool, where: str, params: list[Any], limit: int, offset: int
+    ) -> pl.DataFrame | None:
+        state_sql = (
+            "SELECT s.last_pos FROM table_order_state s WHERE s.name = ?"
+            " AND s.conversations = (SELECT count(*) FROM conversations)"
+        )
+        state = self.con.execute(state_sql, [name]).fetchone()
+        if state is None:
+            if self.read_only:
+                return None
+            expression = next(e for e, n in schema.TABLE_ORDERS.items() if n == name)
+            for statement in schema.table_order_build(expression):
+                self.con.execute(statement)
+            state = self.con.execute(state_sql, [name]).fetchone()
+        last_pos = int(state[0])
+        pos = "c.desc_pos" if descending else "c.asc_pos"
+        # The first `window` positions in page order, filtered; too few matches -> a 4x wider
+        # window, so a rare filter costs at most ~4/3 of one full scan of the order table.
+        page_sql = f"""
+            SELECT c.id FROM {name} c WHERE {pos} <= ? AND {where} ORDER BY {pos} LIMIT ? OFFSET ?
+        """  # noqa: S608 - table and column from fixed maps; values are bound
+        window = max(_FIRST_WINDOW, 8 * (offset + limit))
+        while True:
+            ids = [r[0] for r in self.con.execute(page_sql, [window, *params, limit, offset]).fetchall()]
+            if len(ids) == limit or window >= last_pos:
+                break
+            window *= 4
+        ids_sql = ", ".join("?" for _ in ids) or "NULL"
+        rows = self.con.execute(
+            f"""SELECT c.id, c.flow, c.platform, c.contact, c.status, c.duration_s, c.last_message,
+                       c.started_at AS date FROM conversations c WHERE c.id IN ({ids_sql})""",  # noqa: S608
+            ids,
+        ).pl()
+        page = pl.DataFrame({"id": ids}, schema={"id": pl.String}).join(rows, on="id", how="left",
+                                                                          maintain_order="left")
+        children = self._page_children(ids)
         return pl.concat([page, children.drop("id")], how="horizontal").select(TABLE_KEYS)
 
     def _page_children(self, ids: list[str]) -> pl.DataFrame:
@@ -550,6 +646,11 @@ class Workbench:
                 removed[table] = int(n)
             self.con.execute("DELETE FROM conversations WHERE id = ?", [conversation_id])
             removed["conversations"] = 1
+            # The order tables stay sorted without the row (positions may have gaps); a stale
+            # one stays stale, as its recorded count keeps the same distance from the store's.
+            for name in schema.TABLE_ORDERS.values():  # fixed names
+                self.con.execute(f"DELETE FROM {name} WHERE id = ?", [conversation_id])  # noqa: S608
+            self.con.execute("UPDATE table_order_state SET conversations = conversations - 1")
             self._audit(
                 "delete_conversation",
                 target=conversation_id,

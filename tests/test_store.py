@@ -216,3 +216,82 @@ def test_a_page_reads_child_tables_through_their_indexes(sample_lab, tmp_path):
     walk(json.loads(out.read_text()))
     for table in ("function_calls", "tags", "parameters", "flags"):
         assert scans.get(table) == "Index Scan", (table, scans)
+
+
+# -- the pre-sorted order tables (schema v6) -------------------------------------------------------
+
+_ORDERED_KEYS = ("id", "flow", "platform", "contact", "status", "duration", "last_message", "date", "functions")
+_FILTERS = (
+    {},
+    {"status": "failed"},
+    {"status": ["completed", "transferred"], "platform": "web"},
+    {"flow": "Billing Chat"},
+    {"since": date(2026, 1, 1), "until": date(2030, 1, 1)},
+    {"search": "representative"},
+    {"flagged": True},
+    {"flagged": False, "platform": "phone"},
+    {"status": "no such status"},
+)
+
+
+def _assert_pages_agree(lab, keys=_ORDERED_KEYS, filters=_FILTERS) -> None:
+    """Every paged listing (order tables) equals the same slice of the full sorted listing (no order table)."""
+    for sort in keys:
+        for descending in (True, False):
+            for f in filters:
+                everything = lab.list_conversations(sort=sort, descending=descending, limit=None, **f)
+                for limit, offset in ((10, 0), (25, 10), (50, 250), (7, everything.height - 3)):
+                    offset = max(offset, 0)
+                    page = lab.list_conversations(sort=sort, descending=descending, limit=limit, offset=offset, **f)
+                    assert page.equals(everything.slice(offset, limit)), (sort, descending, f, limit, offset)
+
+
+def _orders_fresh(lab) -> bool:
+    n = lab.count_conversations()
+    states = lab.sql("SELECT name, conversations FROM table_order_state").rows()
+    return len(states) == len(schema.TABLE_ORDERS) and all(c == n for _, c in states)
+
+
+def test_order_table_pages_agree_with_the_full_sort(flagged_lab):
+    assert _orders_fresh(flagged_lab)
+    _assert_pages_agree(flagged_lab)
+
+
+def test_order_tables_follow_ingest_and_delete(sample_lab, write_jsonl):
+    before = sample_lab.list_conversations(sort="duration", limit=5)["id"].to_list()
+    # New conversations that sort first, and a changed copy of an existing one (same id, new duration).
+    changed = sample_lab.list_conversations(sort="duration", descending=False, limit=1)["id"][0]
+    longest = [conversation(f"new-{i}", status="failed", ended_at=f"2026-11-01T1{i + 1}:00:00Z")
+               for i in range(3)]
+    sample_lab.ingest(write_jsonl([*longest, conversation(changed, ended_at="2026-11-01T19:59:00Z")], "more.jsonl"))
+    assert _orders_fresh(sample_lab)
+    top = sample_lab.list_conversations(sort="duration", limit=5)["id"].to_list()
+    assert top[:4] == [changed, "new-2", "new-1", "new-0"] and top[4] == before[0]
+    _assert_pages_agree(sample_lab, keys=("duration", "date", "status"), filters=_FILTERS[:3])
+    sample_lab.delete("new-1")
+    sample_lab.delete(before[0])
+    assert _orders_fresh(sample_lab)
+    top = sample_lab.list_conversations(sort="duration", limit=5)["id"].to_list()
+    assert top[:3] == [changed, "new-2", "new-0"] and before[0] not in top
+    _assert_pages_agree(sample_lab, keys=("duration", "id", "functions"), filters=_FILTERS[:4])
+
+
+def test_a_stale_order_table_is_never_read(sample_lab, tmp_path):
+    """Plain SQL writes bypass ingest: the changed count marks every order table stale."""
+    lab = sample_lab
+    lab.con.execute("INSERT INTO conversations (id, flow, platform, status, duration_s) VALUES"
+                    " ('raw-1', 'Raw', 'web', 'failed', 1e9)")
+    assert not _orders_fresh(lab)
+    assert lab.list_conversations(sort="duration", limit=1)["id"][0] == "raw-1"  # rebuilt lazily (writable)
+    lab.con.execute("DELETE FROM conversations WHERE id = 'raw-1'")
+    lab.con.execute("CHECKPOINT")
+    path = lab.path
+    lab.close()
+    with convolab.open(path, read_only=True) as reader:  # cannot rebuild: sorts the store itself
+        assert not _orders_fresh(reader)
+        assert "raw-1" not in reader.list_conversations(sort="duration", limit=3)["id"].to_list()
+        _assert_pages_agree(reader, keys=("duration", "flow"), filters=_FILTERS[:3])
+    with convolab.open(path) as writer:
+        writer.refresh_table_orders()
+        assert _orders_fresh(writer)
+        _assert_pages_agree(writer, keys=("duration", "flow"), filters=_FILTERS[:3])
