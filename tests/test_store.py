@@ -252,12 +252,22 @@ def _orders_fresh(lab) -> bool:
     return len(states) == len(schema.TABLE_ORDERS) and all(c == n for _, c in states)
 
 
+@pytest.fixture
+def eager_orders(monkeypatch):
+    """Every ingest rebuilds the order tables, as a bulk load into a big store does."""
+    from convolab import store
+
+    monkeypatch.setattr(store, "_ORDERS_MIN_STORE", 0)
+    monkeypatch.setattr(store, "_ORDERS_MIN_LOAD", 1)
+
+
 def test_order_table_pages_agree_with_the_full_sort(flagged_lab):
+    flagged_lab.refresh_table_orders()
     assert _orders_fresh(flagged_lab)
     _assert_pages_agree(flagged_lab)
 
 
-def test_order_tables_follow_ingest_and_delete(sample_lab, write_jsonl):
+def test_order_tables_follow_ingest_and_delete(sample_lab, write_jsonl, eager_orders):
     before = sample_lab.list_conversations(sort="duration", limit=5)["id"].to_list()
     # New conversations that sort first, and a changed copy of an existing one (same id, new duration).
     changed = sample_lab.list_conversations(sort="duration", descending=False, limit=1)["id"][0]
@@ -279,11 +289,14 @@ def test_order_tables_follow_ingest_and_delete(sample_lab, write_jsonl):
 def test_a_stale_order_table_is_never_read(sample_lab, tmp_path):
     """Plain SQL writes bypass ingest: the changed count marks every order table stale."""
     lab = sample_lab
+    lab.refresh_table_orders()
     lab.con.execute("INSERT INTO conversations (id, flow, platform, status, duration_s) VALUES"
                     " ('raw-1', 'Raw', 'web', 'failed', 1e9)")
     assert not _orders_fresh(lab)
-    assert lab.list_conversations(sort="duration", limit=1)["id"][0] == "raw-1"  # rebuilt lazily (writable)
+    assert lab.list_conversations(sort="duration", limit=1)["id"][0] == "raw-1"  # sorted directly
     lab.con.execute("DELETE FROM conversations WHERE id = 'raw-1'")
+    lab.con.execute("INSERT INTO conversations (id, flow, platform, status, duration_s) VALUES"
+                    " ('raw-2', 'Raw', 'web', 'failed', 0)")
     lab.con.execute("CHECKPOINT")
     path = lab.path
     lab.close()
@@ -295,3 +308,15 @@ def test_a_stale_order_table_is_never_read(sample_lab, tmp_path):
         writer.refresh_table_orders()
         assert _orders_fresh(writer)
         _assert_pages_agree(writer, keys=("duration", "flow"), filters=_FILTERS[:3])
+
+
+def test_a_small_load_leaves_order_tables_stale_and_pages_right(sample_lab, write_jsonl, sample_jsonl):
+    """A live call's one-conversation save must not pay for rebuilding the order tables."""
+    lab = sample_lab
+    lab.refresh_table_orders()
+    lab.ingest(sample_jsonl)  # nothing changed: the order tables stay usable
+    assert _orders_fresh(lab)
+    lab.ingest(write_jsonl([conversation("late-call", ended_at="2026-11-01T23:00:00Z")], "one.jsonl"))
+    assert not _orders_fresh(lab)  # stale; pages sort the store directly
+    assert lab.list_conversations(sort="duration", limit=1)["id"][0] == "late-call"
+    _assert_pages_agree(lab, keys=("duration", "date"), filters=_FILTERS[:3])
