@@ -7,7 +7,7 @@ turns a JSON number into a string without a word, so the check is conservative:
 top-level strings are read as JSON to see their quotes; inside messages and
 function calls a value that could have been a number, boolean, list or object
 (it starts with a digit, ``-``, ``[`` or ``{``, or is ``true``/``false``) makes
-the record suspect, as do unknown or repeated top-level keys, anything NULL
+the record suspect, as do unknown top-level keys, anything NULL
 that was present, and anything that fails a check. Suspect records (and
 undecodable or non-object lines) go through the exact path
 (:func:`stage_messages_and_functions`), which gives each bad record its precise
@@ -98,7 +98,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, target: str = "stg_ready")
         v AS (
             SELECT *, coalesce(
                 {FAST_PATH} AND r IS NOT NULL AND keys IS NOT NULL
-                AND list_filter(keys, lambda k: k NOT IN ({known})) = [] AND len(list_distinct(keys)) = len(keys)
+                AND list_filter(keys, lambda k: k NOT IN ({known})) = []
                 AND {scalars_ok} AND trim(id) <> ''
                 AND (platform IS NULL OR platform IN ('phone', 'web'))
                 AND (status IS NULL OR status IN ({STATUS_SQL}))
