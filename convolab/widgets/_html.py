@@ -69,12 +69,12 @@ def fmt_value(value: Any) -> str:
     return str(value)
 
 
-def _kv(items: Any) -> str:
+def _kv(items: Any, sep: str = "<br>") -> str:
     """``key: value`` pairs from a list of {key, value} structs or a dict, escaped."""
     if not items:
         return ""
     pairs = items.items() if isinstance(items, dict) else ((i["key"], i["value"]) for i in items)
-    return "<br>".join(f"<b>{esc(k)}</b>: {esc(v)}" for k, v in pairs)
+    return sep.join(f"<b>{esc(k)}</b>: {esc(v)}" for k, v in pairs)
 
 
 def render_table(rows: list[dict[str, Any]], *, sort: str, descending: bool, selected: str | None = None) -> str:
@@ -118,7 +118,7 @@ def render_table(rows: list[dict[str, Any]], *, sort: str, descending: bool, sel
             esc(fmt_time(r["date"])),
             "🚩" if r["flagged"] else "",
             esc(", ".join(r["functions"] or [])),
-            _kv(r["tags"]),
+            _kv(r["tags"], " · "),  # one line per row
         ]
         body.append(
             f'<tr data-id="{esc(r["id"])}"{cls}>' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
@@ -153,7 +153,8 @@ TABLE_CSS = """
 .cl-table-html tbody tr[data-id] { cursor: pointer; }
 .cl-table-html tbody tr[data-id]:hover td { background: #f6f9ff; }
 .cl-table-html { overflow-x: auto; max-width: 100%; }
-.cl-table td:first-child, .cl-table td:nth-child(8) { white-space: nowrap; }
+/* One line per row: long cells scroll sideways instead of making every row tall. */
+.cl-table td { white-space: nowrap; }
 .cl-table td { line-height: 1.3; }
 .cl-table tr.cl-selected td { background: #e8f0fe; }
 .cl-last { display: inline-block; max-width: 260px; overflow: hidden; text-overflow: ellipsis;

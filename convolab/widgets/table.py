@@ -163,7 +163,9 @@ class ConversationTable(widgets.VBox):
         self.prev_button = widgets.Button(description="◀ Prev", layout=widgets.Layout(width="80px"))
         self.next_button = widgets.Button(description="Next ▶", layout=widgets.Layout(width="80px"))
         self.page_label = widgets.Label()
-        self.html = TableView()
+        # min_width 0 lets the flex item shrink, so a wide page scrolls inside it instead of
+        # spilling under the detail view.
+        self.html = TableView(layout=widgets.Layout(overflow="auto", flex="1 1 auto", min_width="0"))
         self.html.add_class("cl-table-html")
         self.html.on_msg(self._on_view_msg)
         self.rows = widgets.Select(options=[], rows=12, description="Open", layout=widgets.Layout(width="260px"))
@@ -181,8 +183,9 @@ class ConversationTable(widgets.VBox):
             widgets.HBox([self.status, self.flow, self.platform, self.flagged]),
             widgets.HBox([self.emotion, self.since, self.until, self.search]),
             widgets.HBox([self.sort, self.descending, self.prev_button, self.next_button, self.page_label]),
-            widgets.HBox([self.rows, self.html]),
+            widgets.HBox([self.rows, self.html], layout=widgets.Layout(width="100%", min_width="0")),
         ])
+        self.layout.min_width = "0"  # beside a detail view: shrink and scroll, don't overlap it
         self.refresh()
 
     # -- state -----------------------------------------------------------------------------
