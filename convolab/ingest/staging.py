@@ -288,7 +288,8 @@ def finish_load(con: duckdb.DuckDBPyConnection, *, file: str, fmt: str, staged: 
     )
     loaded = con.execute("SELECT count(*) FROM stg_load").fetchone()[0]
     total = con.execute(f"SELECT count(*) FROM {staged}").fetchone()[0]  # noqa: S608
-    rows = f"{staged} c SEMI JOIN stg_load l ON l.line = c.line"
+    # (the join is skipped when every staged record is loaded: a fresh load)
+    rows = f"{staged} c" if loaded == total else f"{staged} c SEMI JOIN stg_load l ON l.line = c.line"
     con.execute("BEGIN TRANSACTION")
     try:
         if rejected:
@@ -357,18 +358,23 @@ def _replace(con: duckdb.DuckDBPyConnection, file: str, staged: str, rows: str) 
         """,  # noqa: S608
         [file],
     )
+    # The child rows go through a materialised CTE: a scan of the staging table runs
+    # on one thread (it is one row group), the CTE's result is read by all of them,
+    # so the writes (compression) run in parallel.
     con.execute(
         f"""
         INSERT INTO messages
-        SELECT id, (i - 1)::INTEGER, m.role, m.text, m.sent_at
-        FROM (SELECT c.id, unnest(c.messages) AS m, generate_subscripts(c.messages, 1) AS i FROM {rows})
+        WITH x AS MATERIALIZED (
+            SELECT id, (i - 1)::INTEGER AS seq, m.role, m.text, m.sent_at
+            FROM (SELECT c.id, unnest(c.messages) AS m, generate_subscripts(c.messages, 1) AS i FROM {rows}))
+        SELECT * FROM x
         """  # noqa: S608
     )
     con.execute(
         f"""
         INSERT INTO function_calls
-        SELECT id, (i - 1)::INTEGER, f.name, f.arguments, f.output, f.status, f.called_at, f.call_ref
-        FROM (SELECT c.id, unnest(c.functions) AS f, generate_subscripts(c.functions, 1) AS i FROM {rows})
+            SELECT id, (i - 1)::INTEGER AS seq, f.name, f.arguments, f.output, f.status, f.called_at, f.call_ref
+            FROM (SELECT c.id, unnest(c.functions) AS f, generate_subscripts(c.functions, 1) AS i FROM {rows})
         """  # noqa: S608
     )
     # Keys are unique per record (cl_kv keeps a repeated key's last value).
@@ -376,7 +382,7 @@ def _replace(con: duckdb.DuckDBPyConnection, file: str, staged: str, rows: str) 
         con.execute(
             f"""
             INSERT INTO {table}
-            SELECT id, kv.key, kv.value FROM (SELECT c.id, unnest(c.{table}) AS kv FROM {rows})
+                SELECT id, kv.key, kv.value FROM (SELECT c.id, unnest(c.{table}) AS kv FROM {rows})
             """  # noqa: S608
         )
     con.execute(
