@@ -123,7 +123,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, target: str = "stg_ready")
                list_transform(r.functions, lambda f: {{'name': f.name, 'arguments': f.arguments,
                    'output': f.output, 'status': coalesce(f.status, 'ok'), 'called_at': cl_iso(f.at),
                    'call_ref': NULL::VARCHAR}}) AS functions,
-               NULL::JSON AS extra, CASE WHEN ok THEN md5(raw) END AS content_hash, NULL::VARCHAR AS error
+               NULL::JSON AS extra, CASE WHEN ok THEN cl_hash(raw) END AS content_hash, NULL::VARCHAR AS error
         FROM v
         """  # noqa: S608
     # try() halves the parse speed even when nothing fails, so first without it:

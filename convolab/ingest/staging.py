@@ -70,6 +70,11 @@ MACROS = (
          WHEN 'VARCHAR' THEN 'string' WHEN 'ARRAY' THEN 'list' WHEN 'OBJECT' THEN 'object'
          ELSE lower(json_type(v)) END""",
     f"""CREATE OR REPLACE TEMP MACRO cl_status(s) AS CASE s {_ALIAS_CASE} ELSE s END""",
+    # A JSON record's content hash: DuckDB's 64-bit hash of the line, in hex. Five
+    # times cheaper than md5 over the whole file, and ample to tell whether a
+    # conversation changed since its last load (a different DuckDB hash function
+    # would only make the next load of unchanged data rewrite it once).
+    "CREATE OR REPLACE TEMP MACRO cl_hash(s) AS format('{:016x}', hash(s))",
     # Empty or whitespace-only lines are skipped (but still counted for line numbers).
     # (CASE, not AND: DuckDB would trim every line.)
     """CREATE OR REPLACE TEMP MACRO cl_blank(s) AS s IS NULL
@@ -140,7 +145,7 @@ def stage_json_records(con: duckdb.DuckDBPyConnection, source: str = "stg_exact_
                CASE WHEN json_type(r.ground_truth) = 'ARRAY'
                     THEN try(json_transform(r.ground_truth, '["VARCHAR"]')) END AS ground_truth,
                r.messages AS messages_json, r.functions AS functions_json,
-               md5(raw) AS content_hash,
+               cl_hash(raw) AS content_hash,
                CASE
                  WHEN raw IS NULL THEN ['line is not valid UTF-8']
                  WHEN r IS NULL AND json_valid(raw) THEN ['record is not a JSON object']
