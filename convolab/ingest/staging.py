@@ -295,6 +295,10 @@ def finish_load(con: duckdb.DuckDBPyConnection, *, file: str, fmt: str, staged: 
     total = con.execute(f"SELECT count(*) FROM {staged}").fetchone()[0]  # noqa: S608
     # (the join is skipped when every staged record is loaded: a fresh load)
     rows = f"{staged} c" if loaded == total else f"{staged} c SEMI JOIN stg_load l ON l.line = c.line"
+    # The inserts need not keep the staging order (that is for line numbers), and
+    # without it DuckDB writes the child tables from several threads.
+    order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    con.execute("SET preserve_insertion_order = false")
     con.execute("BEGIN TRANSACTION")
     try:
         if rejected:
@@ -327,6 +331,8 @@ def finish_load(con: duckdb.DuckDBPyConnection, *, file: str, fmt: str, staged: 
     except Exception:
         con.execute("ROLLBACK")
         raise
+    finally:
+        con.execute(f"SET preserve_insertion_order = {bool(order)}")
     reasons = con.execute(
         "SELECT line, reason FROM stg_verdict WHERE reason IS NOT NULL ORDER BY line LIMIT 20"
     ).fetchall()
