@@ -26,6 +26,7 @@ from convolab.ingest.staging import (
     READY_NAMES,
     ROLES_SQL,
     STATUS_SQL,
+    figures_sql,
     nest_exact,
     stage_json_records,
 )
@@ -112,6 +113,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, target: str = "stg_ready")
                 AND list_filter(coalesce(r.functions, []), lambda f: NOT coalesce({fn_ok}, false)) = [],
                 false) AS ok
             FROM t)
+        SELECT *, {figures_sql()} FROM (
         SELECT blank, ok, bad_utf8, CASE WHEN NOT ok THEN raw END AS raw,
                id, flow, platform, contact, contact_id, cl_status(status) AS status,
                cl_iso(started_at) AS started_at, cl_iso(ended_at) AS ended_at,
@@ -124,7 +126,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, target: str = "stg_ready")
                    'output': f.output, 'status': coalesce(f.status, 'ok'), 'called_at': cl_iso(f.at),
                    'call_ref': NULL::VARCHAR}}) AS functions,
                NULL::JSON AS extra, CASE WHEN ok THEN cl_hash(raw) END AS content_hash, NULL::VARCHAR AS error
-        FROM v
+        FROM v)
         """  # noqa: S608
     # try() halves the parse speed even when nothing fails, so first without it:
     # only invalid JSON or an object with a repeated key inside tags/parameters fail.

@@ -200,13 +200,32 @@ READY_COLUMNS = (
     " parameters STRUCT(key VARCHAR, value VARCHAR)[], ground_truth VARCHAR[],"
     " messages STRUCT(role VARCHAR, text VARCHAR, sent_at TIMESTAMP)[],"
     " functions STRUCT(name VARCHAR, arguments JSON, output JSON, status VARCHAR, called_at TIMESTAMP,"
-    " call_ref VARCHAR)[], extra JSON, content_hash VARCHAR, error VARCHAR"
+    " call_ref VARCHAR)[], extra JSON, content_hash VARCHAR, error VARCHAR,"
+    " message_count INTEGER, function_count INTEGER, first_at TIMESTAMP, last_at TIMESTAMP,"
+    " last_message VARCHAR, last_message_at TIMESTAMP"
 )
 READY_NAMES = (
     "line", "raw", "id", "flow", "platform", "contact", "contact_id", "status", "started_at", "ended_at",
     "summary", "analysis", "recording", "tags", "parameters", "ground_truth", "messages", "functions",
-    "extra", "content_hash", "error",
+    "extra", "content_hash", "error", "message_count", "function_count", "first_at", "last_at",
+    "last_message", "last_message_at",
 )
+
+
+def figures_sql(messages: str = "messages", functions: str = "functions") -> str:
+    """The conversation-level figures of :data:`READY_COLUMNS`, from the two lists.
+
+    Computed while staging, where the work runs in parallel. Like
+    ``arg_max(text, seq)``, the last message's text and time skip NULLs.
+    """
+    ts = f"list_transform({messages}, lambda m: m.sent_at)"
+    return (
+        f"coalesce(len({messages}), 0)::INTEGER AS message_count,"
+        f" coalesce(len({functions}), 0)::INTEGER AS function_count,"
+        f" list_min({ts}) AS first_at, list_max({ts}) AS last_at,"
+        f" list_filter(list_transform({messages}, lambda m: m.text), lambda t: t IS NOT NULL)[-1] AS last_message,"
+        f" list_filter({ts}, lambda t: t IS NOT NULL)[-1] AS last_message_at"
+    )
 
 
 def nest_exact(con: duckdb.DuckDBPyConnection, target: str) -> None:
@@ -218,6 +237,7 @@ def nest_exact(con: duckdb.DuckDBPyConnection, target: str) -> None:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {target} AS
+        SELECT *, {figures_sql()} FROM (
         WITH m AS (
             SELECT line, list({{'role': role, 'text': text, 'sent_at': sent_at}} ORDER BY seq) AS messages,
                    arg_min(error, seq) FILTER (WHERE error IS NOT NULL) AS e
@@ -235,7 +255,7 @@ def nest_exact(con: duckdb.DuckDBPyConnection, target: str) -> None:
                coalesce(c.errors[1], m.e, f.e,
                         CASE WHEN list_filter(coalesce(c.ground_truth, []), lambda g: g IS NULL) <> []
                              THEN 'ground_truth must be a list of strings' END) AS error
-        FROM stg_conv c LEFT JOIN m USING (line) LEFT JOIN f USING (line)
+        FROM stg_conv c LEFT JOIN m USING (line) LEFT JOIN f USING (line))
         """  # noqa: S608
     )
     for table in ("stg_conv", "stg_msg", "stg_fn"):
@@ -350,22 +370,16 @@ def _replace(con: duckdb.DuckDBPyConnection, file: str, staged: str, rows: str) 
         for table in ("messages", "function_calls", "tags", "parameters", "ground_truth"):
             con.execute(f"DELETE FROM {table} WHERE conversation_id IN (SELECT id FROM stg_load)")  # noqa: S608
         con.execute("DELETE FROM conversations WHERE id IN (SELECT id FROM stg_load)")
-    # Conversation-level figures straight from the lists. Like arg_max(text, seq),
-    # the last message's text/time skip NULLs.
     con.execute(
         f"""
         INSERT INTO conversations BY NAME
         SELECT id, flow, platform, contact, contact_id, status,
-               coalesce(started_at, list_min(ts)) AS started_at,
-               coalesce(ended_at, list_max(ts)) AS ended_at,
-               date_diff('millisecond', coalesce(started_at, list_min(ts)),
-                         coalesce(ended_at, list_max(ts))) / 1000.0 AS duration_s,
-               summary, analysis, recording,
-               coalesce(len(messages), 0) AS message_count, coalesce(len(functions), 0) AS function_count,
-               list_filter(list_transform(messages, lambda m: m.text), lambda t: t IS NOT NULL)[-1] AS last_message,
-               list_filter(ts, lambda t: t IS NOT NULL)[-1] AS last_message_at,
+               coalesce(started_at, first_at) AS started_at, coalesce(ended_at, last_at) AS ended_at,
+               date_diff('millisecond', coalesce(started_at, first_at), coalesce(ended_at, last_at)) / 1000.0
+                   AS duration_s,
+               summary, analysis, recording, message_count, function_count, last_message, last_message_at,
                extra, content_hash, ? AS source_file, line AS source_line, now()::TIMESTAMP AS ingested_at
-        FROM (SELECT c.*, list_transform(c.messages, lambda m: m.sent_at) AS ts FROM {rows})
+        FROM {rows}
         """,  # noqa: S608
         [file],
     )
