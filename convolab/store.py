@@ -162,8 +162,9 @@ class ConversationFilter:
             params.append(self.search)
         if self.emotion:
             clauses.append(
-                "c.id IN (SELECT conversation_id FROM conversation_emotions"
-                " WHERE list_contains(top_emotions, ?))"
+                # The newest scoring run per conversation, as the detail view shows it.
+                "c.id IN (SELECT conversation_id FROM conversation_emotions GROUP BY conversation_id"
+                " HAVING list_contains(arg_max(top_emotions, refreshed_at), ?))"
             )
             params.append(self.emotion)
         if self.since is not None:

@@ -320,3 +320,14 @@ def test_a_small_load_leaves_order_tables_stale_and_pages_right(sample_lab, writ
     assert not _orders_fresh(lab)  # stale; pages sort the store directly
     assert lab.list_conversations(sort="duration", limit=1)["id"][0] == "late-call"
     _assert_pages_agree(lab, keys=("duration", "date"), filters=_FILTERS[:3])
+
+
+def test_emotion_filter_reads_the_newest_scoring_run(sample_lab):
+    cid = sample_lab.list_conversations(limit=1)["id"][0]
+    insert = ("INSERT INTO conversation_emotions (conversation_id, model_id, top_emotions, refreshed_at)"
+              " VALUES (?, ?, ?, ?)")
+    sample_lab.con.execute(insert, [cid, "old-model", ["grief"], "2026-01-01 00:00:00"])
+    sample_lab.con.execute(insert, [cid, "new-model", ["relief"], "2026-02-01 00:00:00"])
+    assert sample_lab.list_conversations(emotion="relief")["id"].to_list() == [cid]
+    assert sample_lab.list_conversations(emotion="grief").height == 0  # superseded by the newer run
+    assert sample_lab.count_conversations(emotion="relief") == 1
