@@ -26,9 +26,9 @@ from convolab.ingest.staging import (
     READY_NAMES,
     ROLES_SQL,
     STATUS_SQL,
-    figures_sql,
     nest_exact,
     stage_json_records,
+    with_figures,
 )
 
 __all__ = ["FAST_PATH", "FAST_SPEC", "stage", "stage_messages_and_functions"]
@@ -89,7 +89,6 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, target: str = "stg_ready")
     scalars = ", ".join(f"cl_jstr(r.{k}) AS {k}" for k in _SCALARS)
     scalars_ok = " AND ".join(f"cl_jok(r.{k})" for k in _SCALARS)
     fast = f"""
-        CREATE OR REPLACE TEMP TABLE stg_fast AS
         WITH p AS (
             SELECT raw, bad_utf8, NOT bad_utf8 AND cl_blank(raw) AS blank,
                    CASE WHEN ascii(raw) = 123 THEN __TRY__(json_transform(raw, '{FAST_SPEC}')) END AS r,
@@ -113,7 +112,6 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, target: str = "stg_ready")
                 AND list_filter(coalesce(r.functions, []), lambda f: NOT coalesce({fn_ok}, false)) = [],
                 false) AS ok
             FROM t)
-        SELECT *, {figures_sql()} FROM (
         SELECT blank, ok, bad_utf8, CASE WHEN NOT ok THEN raw END AS raw,
                id, flow, platform, contact, contact_id, cl_status(status) AS status,
                cl_iso(started_at) AS started_at, cl_iso(ended_at) AS ended_at,
@@ -126,8 +124,9 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, target: str = "stg_ready")
                    'output': f.output, 'status': coalesce(f.status, 'ok'), 'called_at': cl_iso(f.at),
                    'call_ref': NULL::VARCHAR}}) AS functions,
                NULL::JSON AS extra, CASE WHEN ok THEN cl_hash(raw) END AS content_hash, NULL::VARCHAR AS error
-        FROM v)
+        FROM v
         """  # noqa: S608
+    fast = f"CREATE OR REPLACE TEMP TABLE stg_fast AS {with_figures(fast)}"
     # try() halves the parse speed even when nothing fails, so first without it:
     # only invalid JSON or an object with a repeated key inside tags/parameters fail.
     source, params = lines_source(path)

@@ -212,20 +212,21 @@ READY_NAMES = (
 )
 
 
-def figures_sql(messages: str = "messages", functions: str = "functions") -> str:
-    """The conversation-level figures of :data:`READY_COLUMNS`, from the two lists.
+def with_figures(select: str) -> str:
+    """``select`` (with ``messages`` and ``functions`` lists) plus the figures of :data:`READY_COLUMNS`.
 
-    Computed while staging, where the work runs in parallel. Like
-    ``arg_max(text, seq)``, the last message's text and time skip NULLs.
+    The conversation-level figures are computed while staging, where the work
+    runs in parallel. Like ``arg_max(text, seq)``, the last message's text and
+    time skip NULLs.
     """
-    ts = f"list_transform({messages}, lambda m: m.sent_at)"
-    return (
-        f"coalesce(len({messages}), 0)::INTEGER AS message_count,"
-        f" coalesce(len({functions}), 0)::INTEGER AS function_count,"
-        f" list_min({ts}) AS first_at, list_max({ts}) AS last_at,"
-        f" list_filter(list_transform({messages}, lambda m: m.text), lambda t: t IS NOT NULL)[-1] AS last_message,"
-        f" list_filter({ts}, lambda t: t IS NOT NULL)[-1] AS last_message_at"
-    )
+    return f"""
+        SELECT * EXCLUDE (_ts),
+               coalesce(len(messages), 0)::INTEGER AS message_count,
+               coalesce(len(functions), 0)::INTEGER AS function_count,
+               list_min(_ts) AS first_at, list_max(_ts) AS last_at,
+               list_filter(list_transform(messages, lambda m: m.text), lambda t: t IS NOT NULL)[-1] AS last_message,
+               list_filter(_ts, lambda t: t IS NOT NULL)[-1] AS last_message_at
+        FROM (SELECT *, list_transform(messages, lambda m: m.sent_at) AS _ts FROM ({select}))"""  # noqa: S608
 
 
 def nest_exact(con: duckdb.DuckDBPyConnection, target: str) -> None:
@@ -234,17 +235,14 @@ def nest_exact(con: duckdb.DuckDBPyConnection, target: str) -> None:
     A record's first problem: its own fields, then its messages, then its
     functions (by position), then its ground truth.
     """
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {target} AS
-        SELECT *, {figures_sql()} FROM (
+    nested = """
         WITH m AS (
-            SELECT line, list({{'role': role, 'text': text, 'sent_at': sent_at}} ORDER BY seq) AS messages,
+            SELECT line, list({'role': role, 'text': text, 'sent_at': sent_at} ORDER BY seq) AS messages,
                    arg_min(error, seq) FILTER (WHERE error IS NOT NULL) AS e
             FROM stg_msg GROUP BY line),
         f AS (
-            SELECT line, list({{'name': name, 'arguments': arguments, 'output': output, 'status': status,
-                                'called_at': called_at, 'call_ref': call_ref}} ORDER BY seq) AS functions,
+            SELECT line, list({'name': name, 'arguments': arguments, 'output': output, 'status': status,
+                                'called_at': called_at, 'call_ref': call_ref} ORDER BY seq) AS functions,
                    arg_min(error, seq) FILTER (WHERE error IS NOT NULL) AS e
             FROM stg_fn GROUP BY line)
         SELECT c.line, c.raw, c.id, c.flow, c.platform, c.contact, c.contact_id, c.status,
@@ -255,9 +253,9 @@ def nest_exact(con: duckdb.DuckDBPyConnection, target: str) -> None:
                coalesce(c.errors[1], m.e, f.e,
                         CASE WHEN list_filter(coalesce(c.ground_truth, []), lambda g: g IS NULL) <> []
                              THEN 'ground_truth must be a list of strings' END) AS error
-        FROM stg_conv c LEFT JOIN m USING (line) LEFT JOIN f USING (line))
+        FROM stg_conv c LEFT JOIN m USING (line) LEFT JOIN f USING (line)
         """  # noqa: S608
-    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS {with_figures(nested)}")
     for table in ("stg_conv", "stg_msg", "stg_fn"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
