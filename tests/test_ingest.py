@@ -187,6 +187,7 @@ def _tricky_but_mostly_valid() -> list[str]:
     """Records that exercise every corner where a typed parse could differ from the exact one."""
     records = [
         conversation("esc", summary='quote " backslash \\ tab \t caf\u00e9 \U0001f600', flow="caf\u00e9"),
+        conversation("plain", flow="\u0301starts with a combining mark", contact="\U0001f600", summary=""),
         conversation("num-tags", tags={"n": 1.50, "b": True, "z": None, "o": {"k": [1, 2]}, "s": "x\u00e9"}),
         conversation("epoch", started_at=1793527200, ended_at=1793527500,
                      messages=[{"role": "customer", "text": "hi", "at": 1793527201}]),

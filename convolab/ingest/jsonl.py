@@ -49,9 +49,9 @@ FAST_SPEC = (
 )
 _MACROS = (
     # A JSON-typed value -> its string when it is a JSON string, else NULL. Without
-    # a backslash the JSON text is the string between its quotes.
+    # a backslash (chr(92)) the JSON text is the string between its quotes.
     r"""CREATE OR REPLACE TEMP MACRO cl_jstr(v) AS CASE
-          WHEN ascii(v) <> 34 THEN NULL WHEN contains(v, '') THEN v->>'$' ELSE v[2:-2] END""",
+          WHEN ascii(v) <> 34 THEN NULL WHEN contains(v, chr(92)) THEN v->>'$' ELSE v[2:-2] END""",
     "CREATE OR REPLACE TEMP MACRO cl_jok(v) AS v IS NULL OR ascii(v) = 34",
     # A VARCHAR-typed value that may have been a non-string JSON value.
     """CREATE OR REPLACE TEMP MACRO cl_maybe_nonstr(v) AS
@@ -59,8 +59,8 @@ _MACROS = (
     # = try_cast(v AS TIMESTAMPTZ) AT TIME ZONE 'UTC' (as cl_ts), four times faster;
     # NULL for +-infinity, which cl_iso_ok sends to the exact path anyway.
     "CREATE OR REPLACE TEMP MACRO cl_iso(v) AS make_timestamp(epoch_us(try_cast(v AS TIMESTAMPTZ)))",
-    # NULL, or an ISO-8601 string (no JSON number reads as dddd-...).
-    "CREATE OR REPLACE TEMP MACRO cl_iso_ok(v) AS v IS NULL OR (substr(v, 5, 1) = '-' AND cl_iso(v) IS NOT NULL)",
+    # NULL, or an ISO-8601 string (no JSON number reads as dddd-..., nor does +-infinity).
+    "CREATE OR REPLACE TEMP MACRO cl_iso_ok(v) AS v IS NULL OR (v LIKE '____-%' AND try_cast(v AS TIMESTAMPTZ) IS NOT NULL)",
 )
 
 
