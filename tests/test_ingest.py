@@ -292,3 +292,27 @@ def test_crlf_file_loads_with_the_python_splitter(lab, tmp_path):
     path.write_bytes(b"\r\n".join(json.dumps(conversation(f"w-{i}")).encode() for i in range(3)) + b"\r\n\r\n")
     report = lab.ingest(path)
     assert (report.loaded, report.rejected) == (3, 0)
+
+
+def test_line_numbers_hold_when_the_file_is_read_in_parallel_pieces(lab, tmp_path, monkeypatch):
+    from convolab.generate import generate_conversations
+    from convolab.ingest import jsonl, sources
+
+    lines = []
+    for i, record in enumerate(generate_conversations(1500, seed=5)):
+        lines.append(json.dumps(record))
+        if i % 97 == 0:
+            lines.append("")
+    lines[700] = lines[700].replace('"role": "customer"', '"role": "robot"', 1)
+    path = tmp_path / "pieces.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(sources, "BUFFER_BYTES", 1 << 16)  # ~40 pieces
+    fallbacks = []
+    monkeypatch.setattr(jsonl, "load_lines", lambda *a: fallbacks.append(a))
+    lab.con.execute("SET threads = 4")
+    report = lab.ingest(path)
+    assert fallbacks == []  # the parallel reader's order-keeping plan was used
+    assert report.rejected == 1 and report.reasons()[0][1] == 701
+    stored = lab.sql("SELECT id, source_line FROM conversations").rows()
+    assert len(stored) == report.loaded == 1499
+    assert all(json.loads(lines[line - 1])["id"] == cid for cid, line in stored)

@@ -121,6 +121,7 @@ def ingest(
                 progress(str(path), file_report.total)
     finally:
         con.execute("DROP VIEW IF EXISTS stg_ready")
+        con.execute("DROP VIEW IF EXISTS stg_fast_lines")
         for table in _TEMP_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {table}")
         if not preserve:
@@ -134,6 +135,7 @@ _TEMP_TABLES = ("stg_lines", "stg_fast", "stg_exact_src", "stg_exact", "stg_rec"
 
 def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, mapping: dict[str, str] | None) -> FileReport:
     con.execute("DROP VIEW IF EXISTS stg_ready")
+    con.execute("DROP VIEW IF EXISTS stg_fast_lines")
     lines = None
     if fmt == "jsonl":
         jsonl.stage(con, path, "stg_ready")

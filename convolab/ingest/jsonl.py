@@ -16,6 +16,7 @@ reason; clean data never does.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -67,12 +68,15 @@ _MACROS = (
 def stage(con: duckdb.DuckDBPyConnection, path: Path, target: str = "stg_ready") -> int:
     """The file at ``path`` -> ``target`` (a view with the staging contract's columns).
 
-    ``stg_fast`` gets one row per line of the file, in order (line = rowid + 1),
-    parsed in parallel straight from DuckDB's line reader. If that fails (a line
+    ``stg_fast`` gets one row per line of the file, parsed in parallel straight
+    from DuckDB's line reader. Its line numbers are its rowids + 1: the plan is
+    checked to be an order-keeping (batch) insert first, since one operator that
+    does not keep order (a join, say; an IN list of many constants becomes one)
+    would silently shuffle them. If that check or the statement fails (a line
     that is not JSON, a file the line reader refuses), the lines are first put
     into ``stg_lines`` (:func:`~convolab.ingest.sources.load_lines`) and parsed
-    from there with every parse wrapped in ``try``. Returns how many records
-    took the exact path.
+    from there, with explicit line numbers and every parse wrapped in ``try``.
+    Returns how many records took the exact path.
     """
     for statement in _MACROS:
         con.execute(statement)
@@ -90,7 +94,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, target: str = "stg_ready")
     scalars_ok = " AND ".join(f"cl_jok(r.{k})" for k in _SCALARS)
     fast = f"""
         WITH p AS (
-            SELECT raw, bad_utf8, NOT bad_utf8 AND cl_blank(raw) AS blank,
+            SELECT __LINE__ AS line, raw, bad_utf8, NOT bad_utf8 AND cl_blank(raw) AS blank,
                    CASE WHEN ascii(raw) = 123 THEN __TRY__(json_transform(raw, '{FAST_SPEC}')) END AS r,
                    CASE WHEN ascii(raw) = 123 THEN __TRY__(json_keys(raw)) END AS keys
             FROM __SOURCE__),
@@ -101,7 +105,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, target: str = "stg_ready")
                 AND list_filter(keys, lambda k: k NOT IN ({known})) = []
                 AND {scalars_ok} AND trim(id) <> ''
                 AND (platform IS NULL OR platform IN ('phone', 'web'))
-                AND (status IS NULL OR status IN ({STATUS_SQL}))
+                AND (status IS NULL OR list_contains([{STATUS_SQL}], status))
                 AND (r.started_at IS NULL OR cl_iso_ok(started_at))
                 AND (r.ended_at IS NULL OR cl_iso_ok(ended_at))
                 AND NOT coalesce(cl_iso(ended_at) < cl_iso(started_at), false)
@@ -112,7 +116,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, target: str = "stg_ready")
                 AND list_filter(coalesce(r.functions, []), lambda f: NOT coalesce({fn_ok}, false)) = [],
                 false) AS ok
             FROM t)
-        SELECT blank, ok, bad_utf8, CASE WHEN NOT ok THEN raw END AS raw,
+        SELECT line, blank, ok, bad_utf8, CASE WHEN NOT ok THEN raw END AS raw,
                id, flow, platform, contact, contact_id, cl_status(status) AS status,
                cl_iso(started_at) AS started_at, cl_iso(ended_at) AS ended_at,
                summary, analysis, recording,
@@ -130,20 +134,24 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, target: str = "stg_ready")
     # try() halves the parse speed even when nothing fails, so first without it:
     # only invalid JSON or an object with a repeated key inside tags/parameters fail.
     source, params = lines_source(path)
+    in_order = fast.replace("__TRY__", "").replace("__SOURCE__", source).replace("__LINE__", "NULL::BIGINT")
     try:
-        con.execute(fast.replace("__TRY__", "").replace("__SOURCE__", source), params)
+        if _plan_root(con, in_order, params) != "BATCH_CREATE_TABLE_AS":
+            raise duckdb.InternalException("the staging plan would not keep the line order")
+        con.execute(in_order, params)
     except duckdb.Error:
         load_lines(con, path)
-        con.execute(fast.replace("__TRY__", "try").replace("__SOURCE__", "stg_lines"))
+        con.execute(fast.replace("__TRY__", "try").replace("__SOURCE__", "stg_lines").replace("__LINE__", "rowid + 1"))
+    con.execute("CREATE OR REPLACE TEMP VIEW stg_fast_lines AS SELECT coalesce(line, rowid + 1) AS line, * EXCLUDE (line) FROM stg_fast")
     suspects = con.execute("SELECT count(*) FROM stg_fast WHERE NOT ok AND NOT blank").fetchone()[0]
-    fast_rows = f"SELECT {', '.join(READY_NAMES)} FROM (SELECT rowid + 1 AS line, * FROM stg_fast WHERE ok)"  # noqa: S608
+    fast_rows = f"SELECT {', '.join(READY_NAMES)} FROM stg_fast_lines WHERE ok"  # noqa: S608
     if not suspects:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {target} AS {fast_rows}")
         return 0
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE stg_exact_src AS
-        SELECT rowid + 1 AS line, raw, bad_utf8 FROM stg_fast WHERE NOT ok AND NOT blank
+        SELECT line, raw, bad_utf8 FROM stg_fast_lines WHERE NOT ok AND NOT blank
         """
     )
     stage_json_records(con)
@@ -156,6 +164,14 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, target: str = "stg_ready")
         """  # noqa: S608
     )
     return suspects
+
+
+
+def _plan_root(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> str:
+    """The name of the top physical operator DuckDB would run for ``sql``."""
+    plan = con.execute(f"EXPLAIN (FORMAT json) {sql}", params).fetchall()[0][1]
+    return json.loads(plan)[0]["name"]
+
 
 _MESSAGE_SPEC = '[{"role":"JSON","text":"JSON","at":"JSON"}]'
 _FUNCTION_SPEC = '[{"name":"JSON","arguments":"JSON","output":"JSON","status":"JSON","at":"JSON"}]'

@@ -98,6 +98,11 @@ def detect_format(path: Path) -> str:
     return "jsonl"
 
 
+#: DuckDB's CSV buffer size in bytes (None: its default). Tests make it small to
+#: exercise a file read in many pieces by several threads.
+BUFFER_BYTES: int | None = None
+
+
 def lines_source(path: Path) -> tuple[str, list[str]]:
     """A subquery ``(raw VARCHAR, bad_utf8 BOOLEAN)`` over the file's lines, in order, and its parameters.
 
@@ -105,7 +110,10 @@ def lines_source(path: Path) -> tuple[str, list[str]]:
     files it cannot split exactly (see the module docstring); :func:`load_lines`
     handles those.
     """
-    return _READ_CSV, [str(path), "gzip" if is_gzip(path) else "none"]
+    source = _READ_CSV
+    if BUFFER_BYTES:
+        source = source.replace("compression = ?)", f"compression = ?, buffer_size = {int(BUFFER_BYTES)})")
+    return source, [str(path), "gzip" if is_gzip(path) else "none"]
 
 
 def load_lines(con: duckdb.DuckDBPyConnection, path: Path) -> str:
