@@ -133,13 +133,20 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, target: str = "stg_ready")
     fast = f"CREATE OR REPLACE TEMP TABLE stg_fast AS {with_figures(fast)}"
     # try() halves the parse speed even when nothing fails, so first without it:
     # only invalid JSON or an object with a repeated key inside tags/parameters fail.
+    # A failure of the line reader itself (not UTF-8, CR...) goes straight to stg_lines.
     source, params = lines_source(path)
-    in_order = fast.replace("__TRY__", "").replace("__SOURCE__", source).replace("__LINE__", "NULL::BIGINT")
-    try:
-        if _plan_root(con, in_order, params) != "BATCH_CREATE_TABLE_AS":
-            raise duckdb.InternalException("the staging plan would not keep the line order")
-        con.execute(in_order, params)
-    except duckdb.Error:
+    staged = False
+    for try_ in ("", "try"):
+        in_order = fast.replace("__TRY__", try_).replace("__SOURCE__", source).replace("__LINE__", "NULL::BIGINT")
+        try:
+            if _plan_root(con, in_order, params) == "BATCH_CREATE_TABLE_AS":
+                con.execute(in_order, params)
+                staged = True
+            break
+        except duckdb.Error as exc:
+            if "CSV" in str(exc):
+                break
+    if not staged:
         load_lines(con, path)
         con.execute(fast.replace("__TRY__", "try").replace("__SOURCE__", "stg_lines").replace("__LINE__", "rowid + 1"))
     con.execute("CREATE OR REPLACE TEMP VIEW stg_fast_lines AS SELECT coalesce(line, rowid + 1) AS line, * EXCLUDE (line) FROM stg_fast")

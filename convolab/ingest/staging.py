@@ -313,6 +313,19 @@ def finish_load(con: duckdb.DuckDBPyConnection, *, file: str, fmt: str, staged: 
     total = con.execute(f"SELECT count(*) FROM {staged}").fetchone()[0]  # noqa: S608
     # (the join is skipped when every staged record is loaded: a fresh load)
     rows = f"{staged} c" if loaded == total else f"{staged} c SEMI JOIN stg_load l ON l.line = c.line"
+    # Rejected records are quoted; the fast path kept no text for good-looking ones
+    # (a duplicate id), so those lines are read again. Before the transaction:
+    # rows a transaction adds have provisional rowids until it commits.
+    quoted, join = "c.raw", ""
+    if rejected and lines is not None:
+        unquoted = con.execute(
+            f"SELECT count(*) FROM stg_verdict v JOIN {staged} c USING (line)"  # noqa: S608
+            " WHERE v.reason IS NOT NULL AND c.raw IS NULL"
+        ).fetchone()[0]
+        if unquoted:
+            lines()
+            quoted = "coalesce(c.raw, sl.raw)"
+            join = "LEFT JOIN stg_lines sl ON sl.rowid = v.line - 1"
     # The inserts need not keep the staging order (that is for line numbers), and
     # without it DuckDB writes the child tables from several threads.
     order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
@@ -320,16 +333,6 @@ def finish_load(con: duckdb.DuckDBPyConnection, *, file: str, fmt: str, staged: 
     con.execute("BEGIN TRANSACTION")
     try:
         if rejected:
-            quoted = "c.raw"
-            join = ""
-            unquoted = con.execute(
-                f"SELECT count(*) FROM stg_verdict v JOIN {staged} c USING (line)"  # noqa: S608
-                " WHERE v.reason IS NOT NULL AND c.raw IS NULL"
-            ).fetchone()[0]
-            if unquoted and lines is not None:
-                lines()
-                quoted = "coalesce(c.raw, sl.raw)"
-                join = "LEFT JOIN stg_lines sl ON sl.rowid = v.line - 1"
             con.execute(
                 f"""
                 INSERT INTO rejected_records
