@@ -16,12 +16,11 @@ reason; clean data never does.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import duckdb
 
-from convolab.ingest.sources import lines_source, load_lines
+from convolab.ingest.sources import lines_source, load_lines, plan_root
 from convolab.ingest.staging import (
     KNOWN_FIELDS,
     READY_NAMES,
@@ -132,14 +131,15 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, target: str = "stg_ready")
         """  # noqa: S608
     fast = f"CREATE OR REPLACE TEMP TABLE stg_fast AS {with_figures(fast)}"
     # try() halves the parse speed even when nothing fails, so first without it:
-    # only invalid JSON or an object with a repeated key inside tags/parameters fail.
-    # A failure of the line reader itself (not UTF-8, CR...) goes straight to stg_lines.
+    # only invalid JSON or an object with a repeated key inside tags/parameters
+    # fail, and then with it. A failure of the line reader itself (not UTF-8, CR...)
+    # goes straight to stg_lines.
     source, params = lines_source(path)
     staged = False
     for try_ in ("", "try"):
         in_order = fast.replace("__TRY__", try_).replace("__SOURCE__", source).replace("__LINE__", "NULL::BIGINT")
         try:
-            if _plan_root(con, in_order, params) == "BATCH_CREATE_TABLE_AS":
+            if plan_root(con, in_order, params) == "BATCH_CREATE_TABLE_AS":
                 con.execute(in_order, params)
                 staged = True
             break
@@ -171,13 +171,6 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, target: str = "stg_ready")
         """  # noqa: S608
     )
     return suspects
-
-
-
-def _plan_root(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> str:
-    """The name of the top physical operator DuckDB would run for ``sql``."""
-    plan = con.execute(f"EXPLAIN (FORMAT json) {sql}", params).fetchall()[0][1]
-    return json.loads(plan)[0]["name"]
 
 
 _MESSAGE_SPEC = '[{"role":"JSON","text":"JSON","at":"JSON"}]'

@@ -23,7 +23,8 @@ import pyarrow as pa
 
 from convolab.errors import SourceNotReadable
 
-__all__ = ["FORMATS", "check_readable", "detect_format", "is_gzip", "iter_line_chunks", "lines_source", "load_lines"]
+__all__ = ["FORMATS", "check_readable", "detect_format", "is_gzip", "iter_line_chunks", "lines_source", "load_lines",
+           "plan_root"]
 
 FORMATS = ("auto", "jsonl", "openai", "csv", "parquet")
 _CHUNK_BYTES = 32 * 1024 * 1024
@@ -116,6 +117,16 @@ def lines_source(path: Path) -> tuple[str, list[str]]:
     return source, [str(path), "gzip" if is_gzip(path) else "none"]
 
 
+def plan_root(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> str:
+    """The name of the top physical operator DuckDB would run for ``sql``.
+
+    ``BATCH_CREATE_TABLE_AS`` means the rows are stored in the order the plan
+    produces them, which is what makes rowid + 1 a line number.
+    """
+    plan = con.execute(f"EXPLAIN (FORMAT json) {sql}", params or []).fetchall()[0][1]
+    return json.loads(plan)[0]["name"]
+
+
 def load_lines(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     """Fill ``stg_lines(raw VARCHAR, bad_utf8 BOOLEAN)``: line N of the file is rowid N - 1.
 
@@ -123,10 +134,12 @@ def load_lines(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     a NULL ``raw``. A leading UTF-8 byte-order mark is dropped. Returns which
     reader did the split (``duckdb`` or ``python``), for profiling and tests.
     """
+    source, params = lines_source(path)
+    ctas = f"CREATE OR REPLACE TEMP TABLE stg_lines AS SELECT * FROM {source}"  # noqa: S608
     try:
-        source, params = lines_source(path)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE stg_lines AS SELECT * FROM {source}", params)  # noqa: S608
-        return "duckdb"
+        if plan_root(con, ctas, params) == "BATCH_CREATE_TABLE_AS":  # keeps the file's order
+            con.execute(ctas, params)
+            return "duckdb"
     except duckdb.Error:
         pass
     # Explicit line numbers and ORDER BY, so rowid order is line order whatever
