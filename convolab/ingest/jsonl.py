@@ -4,11 +4,12 @@
 values (:data:`FAST_SPEC`), and a set-based check decides per record whether
 those typed values are exactly what the exact path would produce. A typed parse
 turns a JSON number into a string without a word, so the check is conservative:
-top-level strings are read as JSON to see their quotes; inside messages and
-function calls a value that could have been a number, boolean, list or object
-(it starts with a digit, ``-``, ``[`` or ``{``, or is ``true``/``false``) makes
-the record suspect, as do unknown top-level keys, anything NULL
-that was present, and anything that fails a check. Suspect records (and
+free-text top-level fields are read as JSON to see their quotes; platform,
+status and timestamps must match a fixed set or an ISO-8601 pattern that no
+other JSON value can; inside messages and function calls a value that could have
+been a number, boolean, list or object (it starts with a digit, ``-``, ``[`` or
+``{``, or is ``true``/``false``) makes the record suspect, as do unknown
+top-level keys, anything NULL that was present, and anything that fails a check. Suspect records (and
 undecodable or non-object lines) go through the exact path
 (:func:`stage_messages_and_functions`), which gives each bad record its precise
 reason; clean data never does.
@@ -36,12 +37,14 @@ __all__ = ["FAST_PATH", "FAST_SPEC", "stage", "stage_messages_and_functions"]
 #: Off sends every record through the exact path (tests compare the two).
 FAST_PATH = True
 
-_SCALARS = ("id", "flow", "platform", "contact", "contact_id", "status", "started_at", "ended_at",
-            "summary", "analysis", "recording")
-#: The typed shape of a canonical record. Top-level scalars stay JSON (cheap: few
-#: and short) so that their type is exact; the bulk is parsed straight to VARCHAR.
+# Free-text scalars stay JSON (cheap: few and short) so that their type is exact.
+_SCALARS = ("id", "flow", "contact", "contact_id", "summary", "analysis", "recording")
+# These are read as VARCHAR: a non-string there reads as text no check accepts
+# (not a platform, a status or an ISO timestamp), so the record goes the exact way.
+_CHECKED = ("platform", "status", "started_at", "ended_at")
+#: The typed shape of a canonical record; the bulk is parsed straight to VARCHAR.
 FAST_SPEC = (
-    "{" + ",".join(f'"{k}":"JSON"' for k in _SCALARS)
+    "{" + ",".join([f'"{k}":"JSON"' for k in _SCALARS] + [f'"{k}":"VARCHAR"' for k in _CHECKED])
     + ',"tags":"MAP(VARCHAR,VARCHAR)","parameters":"MAP(VARCHAR,VARCHAR)"'
     + ',"messages":[{"role":"VARCHAR","text":"VARCHAR","at":"VARCHAR"}]'
     + ',"functions":[{"name":"VARCHAR","arguments":"JSON","output":"JSON","status":"VARCHAR","at":"VARCHAR"}]'
@@ -89,7 +92,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, target: str = "stg_ready")
         "f IS NOT NULL AND f.name IS NOT NULL AND NOT cl_maybe_nonstr(f.name)"
         " AND (f.status IS NULL OR NOT cl_maybe_nonstr(f.status)) AND cl_iso_ok(f.at)"
     )
-    scalars = ", ".join(f"cl_jstr(r.{k}) AS {k}" for k in _SCALARS)
+    scalars = ", ".join([f"cl_jstr(r.{k}) AS {k}" for k in _SCALARS] + [f"r.{k} AS {k}" for k in _CHECKED])
     scalars_ok = " AND ".join(f"cl_jok(r.{k})" for k in _SCALARS)
     fast = f"""
         WITH p AS (
@@ -105,8 +108,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, target: str = "stg_ready")
                 AND {scalars_ok} AND trim(id) <> ''
                 AND (platform IS NULL OR platform IN ('phone', 'web'))
                 AND (status IS NULL OR list_contains([{STATUS_SQL}], status))
-                AND (r.started_at IS NULL OR cl_iso_ok(started_at))
-                AND (r.ended_at IS NULL OR cl_iso_ok(ended_at))
+                AND cl_iso_ok(started_at) AND cl_iso_ok(ended_at)
                 AND NOT coalesce(cl_iso(ended_at) < cl_iso(started_at), false)
                 AND r.messages IS NOT NULL AND {present('tags')} AND {present('parameters')}
                 AND {present('functions')} AND {present('ground_truth')}
