@@ -29,8 +29,9 @@ class Migration:
 
 # Child tables carry no primary keys on purpose: ingest guarantees
 # (conversation_id, seq) / (conversation_id, key) uniqueness set-based, and index
-# maintenance would dominate bulk loads. Rows are stored in load order, so
-# DuckDB's min/max zone maps still make one conversation's lookups cheap.
+# maintenance would dominate bulk loads. A load writes rows in roughly chunked load
+# order (several threads), so DuckDB's min/max zone maps still keep one
+# conversation's lookups cheap; readers order by seq, never by storage order.
 # (Version 5 adds plain conversation_id indexes on function_calls, tags and
 # parameters for table pages; see _V5_PAGE_INDEXES.)
 _V1_CORE = (
@@ -53,7 +54,7 @@ _V1_CORE = (
         last_message  VARCHAR,
         last_message_at TIMESTAMP,
         extra         JSON,             -- fields we do not model, kept so nothing is lost
-        content_hash  VARCHAR,          -- md5 of the source record; unchanged => no rewrite
+        content_hash  VARCHAR,          -- hash of the source record; unchanged => no rewrite
         source_file   VARCHAR,
         source_line   BIGINT,
         ingested_at   TIMESTAMP
