@@ -81,7 +81,8 @@ class LiveCallPanel(w.VBox):
         self._stop = threading.Event()
         self._refresh_lock = threading.Lock()
 
-        self.call_picker.observe(lambda _: self._refresh_detail(), names="value")
+        self._quiet = False
+        self.call_picker.observe(lambda _: self._quiet or self._refresh_detail(), names="value")
         self.run_button.on_click(lambda _: self._run())
         self.confirm_button.on_click(lambda _: self._confirm())
         self.cancel_button.on_click(lambda _: self._cancel())
@@ -124,9 +125,16 @@ class LiveCallPanel(w.VBox):
                        for cid, status, handler in zip(ids, calls["status"], calls["handler"], strict=True)]
             if options != list(self.call_picker.options):
                 current = self.call_picker.value
-                self.call_picker.options = options
-                if current in ids:
-                    self.call_picker.value = current
+                # New options reset the selection to the first call; restore it in the same
+                # sync, quietly, so the browser never shows another call's actions meanwhile.
+                self._quiet = True
+                try:
+                    with self.call_picker.hold_sync():
+                        self.call_picker.options = options
+                        if current in ids:
+                            self.call_picker.value = current
+                finally:
+                    self._quiet = False
             self._refresh_detail()
 
     def _refresh_detail(self) -> None:
@@ -138,9 +146,10 @@ class LiveCallPanel(w.VBox):
         options = [(LABELS[a], a) for a in allowed if a != "add_coaching"]
         if options != list(self.action_picker.options):
             current = self.action_picker.value
-            self.action_picker.options = options
-            if current in allowed:
-                self.action_picker.value = current
+            with self.action_picker.hold_sync():
+                self.action_picker.options = options
+                if current in allowed:
+                    self.action_picker.value = current
         self.run_button.disabled = not options
         self.coach_button.disabled = "add_coaching" not in allowed
         self.transcript_html.value = self._render_transcript(cid)
