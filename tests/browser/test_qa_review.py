@@ -55,6 +55,16 @@ def click_row(page, conversation_id: str) -> None:
     page.wait_for_selector(f".cl-detail-view h3:has-text('{conversation_id}')")
 
 
+def download_from_menu(page, link: str):
+    """Open the detail view's ⋯ menu, click a download link, return the browser's download."""
+    page.locator(".cl-detail-view button:has-text('⋯')").click()
+    target = page.locator(link)
+    target.wait_for()
+    with page.expect_download() as info:
+        target.click()
+    return info.value
+
+
 def seconds(text: str) -> int:
     """The table's ``m:ss`` / ``h:mm:ss`` duration as seconds."""
     total = 0
@@ -117,12 +127,7 @@ def test_export_downloads_the_transcript(page, voila_server, screenshot) -> None
     open_dashboard(page, voila_server)
     target = page.locator(".cl-rows select option").nth(2).inner_text()
     open_row(page, target)
-    page.locator(".cl-detail-view button:has-text('⋯')").click()
-    link = page.locator("a.cl-download:has-text('TXT')")
-    link.wait_for()
-    with page.expect_download() as info:
-        link.click()
-    download = info.value
+    download = download_from_menu(page, "a.cl-download:has-text('TXT')")
     assert download.suggested_filename == f"{target}.txt"
     content = open(download.path(), encoding="utf-8").read()
     messages = page.locator(".cl-transcript .cl-msg").evaluate_all(
@@ -189,12 +194,7 @@ def test_download_audio_is_the_recording(page, voila_server, browser_store, scre
     open_dashboard(page, voila_server)
     find(page, RECORDED_PHRASE, RECORDED_ID)
     click_row(page, RECORDED_ID)
-    page.locator(".cl-detail-view button:has-text('⋯')").click()
-    link = page.locator("a.cl-download:text-is('Download Audio')")
-    link.wait_for()
-    with page.expect_download() as info:
-        link.click()
-    download = info.value
+    download = download_from_menu(page, "a.cl-download:text-is('Download Audio')")
     assert download.suggested_filename == "c-recorded.wav"
     with open(download.path(), "rb") as fh:
         assert fh.read() == (browser_store.parent / RECORDING).read_bytes()
