@@ -11,12 +11,6 @@ from tests.fakes import keyword_scorer
 
 
 @pytest.fixture
-def lab():
-    with convolab.open(":memory:") as lab:
-        yield lab
-
-
-@pytest.fixture
 def center(lab):
     c = convolab.live.connect("simulated", lab=lab, calls=4, speed=40, scorer=keyword_scorer,
                               post_call_scoring=False, actor="sup-1")

@@ -46,12 +46,6 @@ ARGS = {"transfer": ("+15555550100",), "enqueue": ("billing",), "add_coaching": 
 
 
 @pytest.fixture
-def lab():
-    with convolab.open(":memory:") as lab:
-        yield lab
-
-
-@pytest.fixture
 def center(lab):
     c = convolab.live.connect("simulated", lab=lab, calls=0, scorer=keyword_scorer, autostart=False,
                               post_call_scoring=False, actor="sup-1")

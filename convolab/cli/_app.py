@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -25,6 +25,10 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 DB_HELP = "DuckDB store file (default: $CONVOLAB_DB or data/convolab.duckdb)."
+
+# Options every command spells the same way.
+DbOption = Annotated[Path | None, typer.Option("--db", help=DB_HELP)]
+JsonOption = Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -48,3 +52,17 @@ def resolve_db(db: Path | None) -> Path:
 def progress_enabled() -> bool:
     """Progress bars only on an interactive terminal (never in CI logs or --json)."""
     return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def open_store(db: Path | None, *, must_exist: bool = True) -> Any:
+    """Open the store a command names; a missing store or a bad file is one clear line."""
+    import convolab
+    from convolab.errors import ConvolabError
+
+    path = resolve_db(db)
+    if must_exist and not path.exists():
+        fail(f"{path}: no such store; load data first with `convolab ingest FILE --db {path}`")
+    try:
+        return convolab.open(path)
+    except ConvolabError as exc:
+        fail(str(exc))

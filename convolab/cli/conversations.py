@@ -10,23 +10,19 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from convolab.cli._app import DB_HELP, app, console, fail, print_json, progress_enabled, resolve_db
+from convolab.cli._app import (
+    DbOption,
+    JsonOption,
+    app,
+    console,
+    fail,
+    open_store,
+    print_json,
+    progress_enabled,
+    resolve_db,
+)
 from convolab.conversations import DETAIL_FIELDS, PLATFORM_ICONS, TABLE_COLUMNS
 from convolab.errors import ConversationNotFound, ConvolabError
-
-DbOption = Annotated[Path | None, typer.Option("--db", help=DB_HELP)]
-
-
-def _open(db: Path | None, *, must_exist: bool = True):
-    import convolab
-
-    path = resolve_db(db)
-    if must_exist and not path.exists():
-        fail(f"{path}: no such store; load data first with `convolab ingest FILE --db {path}`")
-    try:
-        return convolab.open(path)
-    except ConvolabError as exc:
-        fail(str(exc))
 
 
 def _progress() -> Progress:
@@ -60,7 +56,7 @@ def ingest(
     db: DbOption = None,
     format: Annotated[str, typer.Option("--format", help="auto|jsonl|openai|csv|parquet")] = "auto",  # noqa: A002
     map_: Annotated[list[str] | None, typer.Option("--map", help="CSV/Parquet column mapping FIELD=COLUMN (repeatable).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Load conversations into the store; bad records are quarantined, never dropped."""
     from convolab.ingest import FORMATS
@@ -76,7 +72,7 @@ def ingest(
     for path in paths:  # check before creating a store, so a typo leaves nothing behind
         if not path.exists():
             fail(f"{path}: no such file")
-    lab = _open(db, must_exist=False)
+    lab = open_store(db, must_exist=False)
     with lab, _progress() as bar:
         task = bar.add_task("loading", total=len(paths))
         try:
@@ -100,10 +96,10 @@ def ingest(
 def rejected(
     db: DbOption = None,
     limit: Annotated[int, typer.Option(min=1)] = 50,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List quarantined records with file, line and reason."""
-    lab = _open(db)
+    lab = open_store(db)
     with lab:
         rows = lab.list_rejected(limit=limit).drop("record").to_dicts()
     if as_json:
@@ -133,10 +129,10 @@ def list_conversations(
     flagged: Annotated[bool, typer.Option("--flagged", help="Only conversations with open review flags.")] = False,
     search: Annotated[str | None, typer.Option(help="Free text searched in transcripts.")] = None,
     limit: Annotated[int, typer.Option(min=1)] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List conversations with the table's columns, newest first."""
-    lab = _open(db)
+    lab = open_store(db)
     with lab:
         filters = dict(status=status, flow=flow, platform=platform, flagged=True if flagged else None, search=search)
         page = lab.list_conversations(limit=limit, **filters)
@@ -171,10 +167,10 @@ def list_conversations(
 def show(
     conversation_id: Annotated[str, typer.Argument(metavar="ID")],
     db: DbOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Show one conversation: the detail fields in order, then transcript and functions."""
-    lab = _open(db)
+    lab = open_store(db)
     with lab:
         try:
             d = lab.conversation(conversation_id)
@@ -219,7 +215,7 @@ def export(
 
     if format not in EXPORT_FORMATS:
         fail(f"unknown export format {format!r}; choose one of {', '.join(EXPORT_FORMATS)}")
-    lab = _open(db)
+    lab = open_store(db)
     with lab:
         try:
             data = lab.export(conversation_id, format)
@@ -242,7 +238,7 @@ def delete(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete a conversation and everything derived from it (the audit log keeps a record)."""
-    lab = _open(db)
+    lab = open_store(db)
     with lab:
         try:
             lab.conversation(conversation_id)
@@ -268,7 +264,7 @@ def demo(
     source = path.with_name(path.stem + "-sample.jsonl")
     console.print(f"1. generating {conversations:,} conversations -> {source}")
     write_conversations(source, conversations, seed=seed)
-    lab = _open(path, must_exist=False)
+    lab = open_store(path, must_exist=False)
     with lab:
         report = lab.ingest(source)
         console.print(f"2. loaded {report.loaded:,} (unchanged {report.unchanged:,}, rejected {report.rejected:,})"
@@ -278,7 +274,7 @@ def demo(
                 console.print(f"{step}: {run(lab)}")
             except ImportError as exc:
                 console.print(f"{step}: skipped ({exc})")
-    console.print("\nNext: `convolab conversations --db {0}`, `convolab show c-0000001 --db {0}`".format(path))
+    console.print(f"\nNext: `convolab conversations --db {path}`, `convolab show c-0000001 --db {path}`")
     if serve and "serve" in _registered():
         from convolab.cli.serve import serve as serve_command
 

@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from convolab.cli._app import DB_HELP, app, console, fail, print_json, progress_enabled, resolve_db
+from convolab.cli._app import (
+    DbOption,
+    JsonOption,
+    app,
+    console,
+    fail,
+    open_store,
+    print_json,
+    progress_enabled,
+)
 from convolab.errors import ConvolabError
 
 PrecisionOption = Annotated[
@@ -72,7 +81,7 @@ def eval_emotions_command(
         int | None, typer.Option("--limit", min=1, help="Only the first N lines.")
     ] = None,
     precision: PrecisionOption = "auto",
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Macro-F1, micro-F1 and per-label F1 of an emotion model on a TSV."""
     if not data.is_file():
@@ -98,15 +107,9 @@ def eval_emotions_command(
     console.print(f"macro-F1 {result['macro_f1']:.4f}  micro-F1 {result['micro_f1']:.4f}")
 
 
-def _open_store(path: Path):  # noqa: ANN202 - a Workbench
-    from convolab.store import open as open_store
-
-    return open_store(path)
-
-
 @app.command("score")
 def score_command(
-    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    db: DbOption = None,
     model: Annotated[
         str | None, typer.Option("--model", help="Model folder or id (default: shipped).")
     ] = None,
@@ -119,16 +122,14 @@ def score_command(
     precision: PrecisionOption = "auto",
 ) -> None:
     """Score the store's customer messages with an emotion model (only new texts)."""
-    path = resolve_db(db)
-    if not path.exists():
-        fail(f"{path} not found: ingest conversations first, or pass --db")
+    workbench = open_store(db)
     from convolab.emotions.model import load_model
     from convolab.emotions.scoring import score_store
 
     try:
         emotion_model = load_model(model, precision=precision)
-        workbench = _open_store(path)
     except ConvolabError as exc:
+        workbench.close()
         fail(str(exc))
     try:
         if progress_enabled():

@@ -7,17 +7,27 @@ from typing import Annotated
 
 import typer
 
-from convolab.cli._app import DB_HELP, app, console, fail, print_json, resolve_db
+from convolab.cli._app import (
+    DbOption,
+    JsonOption,
+    app,
+    console,
+    fail,
+    print_json,
+    resolve_db,
+)
 from convolab.errors import ConvolabError
+
+CriteriaOption = Annotated[
+    Path | None, typer.Option("--criteria", help="Criteria YAML file (default: the built-in library).")
+]
 
 
 @app.command("flag")
 def flag_command(
-    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
-    criteria: Annotated[
-        Path | None, typer.Option("--criteria", help="Criteria YAML file (default: the built-in library).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+    db: DbOption = None,
+    criteria: CriteriaOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Run review criteria over the store and print how many flags each raised."""
     import convolab
@@ -40,10 +50,10 @@ def flag_command(
 
 @app.command("flags")
 def flags_command(
-    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    db: DbOption = None,
     criterion: Annotated[str | None, typer.Option("--criterion", help="Only this criterion.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List review flags with their reasons and newest QA decision."""
     import convolab
@@ -64,14 +74,12 @@ def flags_command(
 
 @app.command("eval-flags")
 def eval_flags_command(
-    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
-    criteria: Annotated[
-        Path | None, typer.Option("--criteria", help="Criteria YAML file (default: the built-in library).")
-    ] = None,
+    db: DbOption = None,
+    criteria: CriteriaOption = None,
     labels: Annotated[
         str, typer.Option("--labels", help="ground_truth (planted/imported labels) or decisions (QA decisions).")
     ] = "ground_truth",
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Precision, recall, F1 and support of each criterion against labels (writes no flags)."""
     import convolab

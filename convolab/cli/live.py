@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from convolab.cli._app import DB_HELP, app, console, fail, print_json, resolve_db
+from convolab.cli._app import (
+    DbOption,
+    JsonOption,
+    app,
+    console,
+    fail,
+    print_json,
+    resolve_db,
+)
 from convolab.errors import ConvolabError
 
 live_app = typer.Typer(help="Watch and simulate live AI calls.", no_args_is_help=True)
@@ -36,7 +43,7 @@ def _show(frame: Any, as_json: bool) -> None:
 @live_app.command("calls")
 def calls(
     backend: Annotated[str, typer.Option(help="simulated (a demo call center) or twilio (env credentials).")] = "simulated",
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+    as_json: JsonOption = False,
     n: Annotated[int, typer.Option("--calls", min=1, max=500, help="Simulated calls to start.")] = 5,
 ) -> None:
     """List live calls with their status, handler, emotions and risk."""
@@ -61,12 +68,12 @@ def calls(
 
 @live_app.command("simulate")
 def simulate(
-    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    db: DbOption = None,
     n: Annotated[int, typer.Option("--calls", min=1, max=500, help="Concurrent calls.")] = 5,
     seconds: Annotated[float, typer.Option(min=0.1, max=86_400, help="How long to run.")] = 10.0,
     speed: Annotated[float, typer.Option(min=0.1, max=1000, help="Playback speed (1 = real time).")] = 1.0,
     scoring: Annotated[bool, typer.Option(help="Score messages with the emotion model.")] = True,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Run the simulated call center for a while; finished calls are saved to the store."""
     import convolab

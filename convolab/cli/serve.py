@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from convolab.cli._app import DB_HELP, app, console, fail, resolve_db
+from convolab.cli._app import DbOption, app, console, fail, resolve_db
 
 __all__ = ["DASHBOARDS", "dashboard_path", "voila_command"]
 
@@ -47,7 +47,7 @@ def voila_command(notebook: Path, *, port: int, open_browser: bool) -> list[str]
 @app.command()
 def serve(
     dashboard: Annotated[str, typer.Argument(help="qa_review or live_monitor.")] = "qa_review",
-    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    db: DbOption = None,
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 8866,
     no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser.")] = False,
 ) -> None:

@@ -36,10 +36,15 @@ def open_row(page, conversation_id: str) -> None:
     page.wait_for_selector(f".cl-detail-view h3:has-text('{conversation_id}')")
 
 
-def find(page, phrase: str, conversation_id: str) -> None:
-    """Show every conversation, search the transcripts for ``phrase``, wait for its single row."""
+def show_all(page) -> None:
+    """Leave the flagged queue: every conversation, a full first page."""
     dropdown(page, "Flagged").select_option(label="(any)")
     page.wait_for_function(f"document.querySelectorAll('{ROWS}').length == 50")
+
+
+def find(page, phrase: str, conversation_id: str) -> None:
+    """Show every conversation, search the transcripts for ``phrase``, wait for its single row."""
+    show_all(page)
     search = page.locator(".widget-text:has(label:text-is('Search')) input")
     search.fill(phrase)
     search.press("Enter")
@@ -88,8 +93,7 @@ def test_page_loads_with_flagged_rows_first(page, voila_server, screenshot) -> N
 
 def test_status_filter_narrows_rows(page, voila_server, screenshot) -> None:
     open_dashboard(page, voila_server)
-    dropdown(page, "Flagged").select_option(label="(any)")
-    page.wait_for_function(f"document.querySelectorAll('{ROWS}').length == 50")
+    show_all(page)
     dropdown(page, "Status").select_option("abandoned")
     page.wait_for_function(
         f"""() => {{ const rows = [...document.querySelectorAll('{ROWS}')];
@@ -152,8 +156,7 @@ def test_script_in_conversation_text_executes_nothing(page, voila_server, screen
 
 def test_header_click_sorts_and_flips(page, voila_server, screenshot) -> None:
     open_dashboard(page, voila_server)
-    dropdown(page, "Flagged").select_option(label="(any)")
-    page.wait_for_function(f"document.querySelectorAll('{ROWS}').length == 50")
+    show_all(page)
     header = page.locator(".cl-table-html th[data-sort='duration']")
     header.click()  # a new column: longest first
     page.wait_for_selector(".cl-table-html th[data-sort='duration'][aria-sort='descending']")
@@ -218,8 +221,7 @@ def test_delete_from_menu_removes_the_row_for_good(page, voila_server, screensho
     screenshot("deleted")
     page.reload()
     page.wait_for_selector(ROWS, timeout=120_000)
-    dropdown(page, "Flagged").select_option(label="(any)")
-    page.wait_for_function(f"document.querySelectorAll('{ROWS}').length == 50")
+    show_all(page)
     search = page.locator(".widget-text:has(label:text-is('Search')) input")
     search.fill(DELETE_PHRASE)
     search.press("Enter")
