@@ -21,6 +21,7 @@ import duckdb
 import polars as pl
 
 from convolab import schema
+from convolab._db import transaction
 from convolab.conversations import PLATFORM_ICONS, STATUS_ALIASES
 from convolab.errors import ConversationNotFound, ConvolabError
 
@@ -309,15 +310,10 @@ class Workbench:
         with plain SQL: a changed row count is noticed, but an in-place ``UPDATE`` of a sort
         or filter column is only seen after this call.
         """
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(self.con):
             for expression in schema.TABLE_ORDERS:
                 for statement in schema.table_order_build(expression):
                     self.con.execute(statement)
-            self.con.execute("COMMIT")
-        except Exception:
-            self.con.execute("ROLLBACK")
-            raise
 
     def list_rejected(self, *, limit: int | None = None) -> pl.DataFrame:
         """Records that could not be loaded: file, line, conversation id, reason, raw record."""
@@ -647,8 +643,7 @@ class Workbench:
             ).fetchall()
         ]
         removed: dict[str, int] = {}
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(self.con):
             for table in tables:  # names come from the catalogue, not from the caller
                 n = self.con.execute(
                     f'DELETE FROM "{table}" WHERE conversation_id = ?',  # noqa: S608 - catalogue names
@@ -669,10 +664,6 @@ class Workbench:
                 actor=actor,
                 result="deleted",
             )
-            self.con.execute("COMMIT")
-        except Exception:
-            self.con.execute("ROLLBACK")
-            raise
         return removed
 
     # -- audit ------------------------------------------------------------------------------

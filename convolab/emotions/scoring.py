@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from convolab._db import transaction
 from convolab.emotions.labels import LABELS, POLARITY_GROUPS
 from convolab.emotions.model import EmotionModel, load_model
 from convolab.emotions.schema import polarity_sql
@@ -216,14 +217,9 @@ def refresh_conversation_emotions(con: duckdb.DuckDBPyConnection, model_id: str)
     JOIN tail AS t USING (conversation_id)
     JOIN ranked AS r USING (conversation_id)
     """  # noqa: S608
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM conversation_emotions WHERE model_id = ?", [model_id])
         con.execute(f"INSERT INTO conversation_emotions {sql}", [model_id, model_id])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     row = con.execute(
         "SELECT count(*) FROM conversation_emotions WHERE model_id = ?", [model_id]
     ).fetchone()

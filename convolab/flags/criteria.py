@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 import yaml
 
+from convolab._db import transaction
 from convolab.errors import CriteriaError
 from convolab.flags.features import FEATURES, FEATURES_TABLE, ensure_features
 
@@ -384,8 +385,7 @@ def run_flags(
     version = criteria_version or globals()["criteria_version"](criteria)
     compiled = compile_criteria(con, criteria, refresh=refresh)
     counts: dict[str, int] = {}
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for c, comp in compiled:
             con.execute("DELETE FROM flags WHERE source = 'criteria' AND criterion = ?", [c.name])
             n = con.execute(
@@ -399,8 +399,4 @@ def run_flags(
                 [c.name, c.severity, *comp.reason_params, *comp.evidence_params, version, *comp.where_params],
             ).fetchone()[0]
             counts[c.name] = int(n)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return counts

@@ -7,6 +7,7 @@ from typing import Any
 
 import duckdb
 
+from convolab._db import transaction
 from convolab.errors import ConversationNotFound, ConvolabError
 from convolab.flags.criteria import SEVERITIES
 
@@ -29,8 +30,7 @@ def _decide(con: duckdb.DuckDBPyConnection, flag_id: int, decision: str, reviewe
     if not reviewer:
         raise ConvolabError("a reviewer name is required for a QA decision")
     conversation_id, criterion = row
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(
             "INSERT INTO flag_decisions (flag_id, conversation_id, criterion, decision, reviewer, note, decided_at)"
             " VALUES (?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
@@ -38,10 +38,6 @@ def _decide(con: duckdb.DuckDBPyConnection, flag_id: int, decision: str, reviewe
         )
         action = {"confirmed": "confirm_flag", "dismissed": "dismiss_flag"}[decision]
         _audit(con, reviewer, action, conversation_id, {"flag_id": flag_id, "criterion": criterion, "note": note}, decision)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 def confirm_flag(con: duckdb.DuckDBPyConnection, flag_id: int, *, reviewer: str, note: str | None = None) -> None:
@@ -80,8 +76,7 @@ def add_manual_flag(
         raise ConvolabError(f"severity must be one of {', '.join(SEVERITIES)}, got {severity!r}")
     if con.execute("SELECT 1 FROM conversations WHERE id = ?", [conversation_id]).fetchone() is None:
         raise ConversationNotFound(conversation_id)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         flag_id = con.execute(
             "INSERT INTO flags (conversation_id, criterion, severity, reason, evidence, source, created_by, created_at)"
             " VALUES (?, ?, ?, ?, NULL, 'manual', ?, now()::TIMESTAMP) RETURNING flag_id",
@@ -89,8 +84,4 @@ def add_manual_flag(
         ).fetchone()[0]
         _audit(con, reviewer, "add_manual_flag", conversation_id,
                {"flag_id": flag_id, "criterion": criterion, "severity": severity, "reason": reason}, "added")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return int(flag_id)

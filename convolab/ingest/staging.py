@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from convolab._db import transaction
 from convolab.conversations import ROLES, STATUS_ALIASES, STATUSES
 
 # SQL here is built from our own constants and staging-table names, never from
@@ -330,28 +331,24 @@ def finish_load(con: duckdb.DuckDBPyConnection, *, file: str, fmt: str, staged: 
     # without it DuckDB writes the child tables from several threads.
     order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
     con.execute("SET preserve_insertion_order = false")
-    con.execute("BEGIN TRANSACTION")
     try:
-        if rejected:
+        with transaction(con):
+            if rejected:
+                con.execute(
+                    f"""
+                    INSERT INTO rejected_records
+                    SELECT ?, ?, v.line, v.id, v.reason, left({quoted}, 4000), now()::TIMESTAMP
+                    FROM stg_verdict v JOIN {staged} c USING (line) {join}
+                    WHERE v.reason IS NOT NULL
+                    """,  # noqa: S608
+                    [load_id, file],
+                )
+            if loaded:
+                _replace(con, file, staged, rows)
             con.execute(
-                f"""
-                INSERT INTO rejected_records
-                SELECT ?, ?, v.line, v.id, v.reason, left({quoted}, 4000), now()::TIMESTAMP
-                FROM stg_verdict v JOIN {staged} c USING (line) {join}
-                WHERE v.reason IS NOT NULL
-                """,  # noqa: S608
-                [load_id, file],
+                "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
+                [load_id, file, fmt, loaded, total - rejected - loaded, rejected, started],
             )
-        if loaded:
-            _replace(con, file, staged, rows)
-        con.execute(
-            "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
-            [load_id, file, fmt, loaded, total - rejected - loaded, rejected, started],
-        )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     finally:
         con.execute(f"SET preserve_insertion_order = {bool(order)}")
     reasons = con.execute(
