@@ -49,7 +49,8 @@ def synthesise(path: Path, n: int) -> None:
             """
             INSERT INTO conversations (id, flow, platform, contact, contact_id, status, started_at, ended_at,
                                        duration_s, summary, message_count, function_count, last_message,
-                                       last_message_at, ingested_at)
+                                       last_message_at, ingested_at,
+                                       function_names, tag_entries, parameter_entries)
             SELECT printf('c-%07d', i),
                    ['Utilities Inbound', 'Disgruntled Customer', 'Retail Orders', 'Healthcare Scheduling'][1 + i % 4],
                    CASE WHEN i % 3 = 0 THEN 'web' ELSE 'phone' END,
@@ -58,7 +59,11 @@ def synthesise(path: Path, n: int) -> None:
                    TIMESTAMP '2026-01-01' + to_seconds(i * 30),
                    TIMESTAMP '2026-01-01' + to_seconds(i * 30 + 60 + i % 600),
                    60 + (hash(i) % 600)::DOUBLE, 'summary', 6, 1,
-                   'Thanks, that is all <b>for</b> today', TIMESTAMP '2026-01-01' + to_seconds(i * 30 + 50), now()
+                   'Thanks, that is all <b>for</b> today', TIMESTAMP '2026-01-01' + to_seconds(i * 30 + 50), now(),
+                   -- the table-page summaries ingest writes (schema v7) of the child rows below
+                   '["lookup_account"]',
+                   '[{"key":"call_reason","value":"billing"},{"key":"language","value":"en"}]',
+                   printf('[{"key":"account_id","value":"A-%d"}]', i)
             FROM range(?) t(i)
             """,
             [n],

@@ -32,8 +32,9 @@ class Migration:
 # maintenance would dominate bulk loads. A load writes rows in roughly chunked load
 # order (several threads), so DuckDB's min/max zone maps still keep one
 # conversation's lookups cheap; readers order by seq, never by storage order.
-# (Version 5 adds plain conversation_id indexes on function_calls, tags and
-# parameters for table pages; see _V5_PAGE_INDEXES.)
+# (Version 5 added conversation_id indexes on function_calls, tags and parameters
+# for table pages; version 7 dropped them again for summary columns on
+# conversations, see _V7_PAGE_SUMMARIES.)
 _V1_CORE = (
     """
     CREATE TABLE conversations (
@@ -140,8 +141,7 @@ _V1_CORE = (
 # conversations table shows per row. A page looks up its <= 50 ids with an
 # IN-list, which DuckDB answers from these indexes instead of scanning the whole
 # child table (zone maps cannot prune a page whose ids are scattered across the
-# store, e.g. when sorted by duration). Measured: no visible cost on a
-# 50,000-conversation ingest; ``messages`` stays unindexed (the bulk of a load).
+# store, e.g. when sorted by duration). Dropped again in version 7 (see there).
 _V5_PAGE_INDEXES = (
     "CREATE INDEX IF NOT EXISTS function_calls_conversation ON function_calls (conversation_id)",
     "CREATE INDEX IF NOT EXISTS tags_conversation ON tags (conversation_id)",
@@ -209,6 +209,51 @@ _V6_TABLE_ORDERS = (
 )
 
 
+# Version 7: what a conversations-table row shows of its children, kept on the row itself
+# as JSON text: ``function_names`` (a list, in call order; ``[]`` when none),
+# ``tag_entries`` and ``parameter_entries`` (``[{"key", "value"}, ...]`` sorted by key;
+# NULL when none). Ingest computes them while staging, in parallel, so a page reads its 50
+# rows from ``conversations`` alone and the version-5 child indexes go: keeping three ART
+# indexes up to date cost about 17% of a bulk load (bench/ingest.py). JSON text rather
+# than typed lists because DuckDB writes list-of-struct columns several times slower
+# (the typed lists cost 9% of a bulk load, the text 3%); a page decodes its own 50 rows.
+# One conversation's child rows are still found cheaply by zone maps (see the note on
+# child tables above). The child tables stay the source of truth for SQL, flags and the
+# detail view; plain-SQL writers of them should rewrite these columns too (ingest does).
+# The table is rebuilt rather than UPDATEd: an UPDATE of these columns on the indexed
+# table took ~50 s per column at 1M conversations, the rebuild a few seconds.
+_PAGE_SUMMARY_COLUMNS = (
+    "function_names JSON,           -- table-page summaries (see above)\n"
+    "        tag_entries   JSON,\n"
+    "        parameter_entries JSON\n"
+)
+_V7_CONVERSATIONS_DDL = _V1_CORE[0].replace("CREATE TABLE conversations (", "CREATE TABLE conversations_v7 (").replace(
+    "ingested_at   TIMESTAMP\n", "ingested_at   TIMESTAMP,\n        " + _PAGE_SUMMARY_COLUMNS
+)
+assert _V7_CONVERSATIONS_DDL.count("function_names") == 1, "v1 DDL changed: v7 must keep its own copy"
+_V7_PAGE_SUMMARIES = (
+    _V7_CONVERSATIONS_DDL,
+    """
+    INSERT INTO conversations_v7 BY NAME
+    SELECT c.*, to_json(coalesce(f.names, [])) AS function_names, to_json(t.entries) AS tag_entries,
+           to_json(p.entries) AS parameter_entries
+    FROM conversations c
+    LEFT JOIN (SELECT conversation_id, list(name ORDER BY seq) AS names FROM function_calls GROUP BY 1) f
+           ON f.conversation_id = c.id
+    LEFT JOIN (SELECT conversation_id, list({'key': key, 'value': value} ORDER BY key) AS entries
+               FROM tags GROUP BY 1) t ON t.conversation_id = c.id
+    LEFT JOIN (SELECT conversation_id, list({'key': key, 'value': value} ORDER BY key) AS entries
+               FROM parameters GROUP BY 1) p ON p.conversation_id = c.id
+    ORDER BY c.rowid
+    """,
+    "DROP TABLE conversations",
+    "ALTER TABLE conversations_v7 RENAME TO conversations",
+    "DROP INDEX IF EXISTS function_calls_conversation",
+    "DROP INDEX IF EXISTS tags_conversation",
+    "DROP INDEX IF EXISTS parameters_conversation",
+)
+
+
 def _domain_migrations() -> list[Migration]:
     from convolab.emotions import schema as emotions_schema
     from convolab.flags import schema as flags_schema
@@ -223,13 +268,14 @@ def _all_migrations() -> list[Migration]:
         *_domain_migrations(),
         Migration(5, "indexes for conversations-table pages", _V5_PAGE_INDEXES),
         Migration(6, "pre-sorted order tables for conversations-table pages", _V6_TABLE_ORDERS),
+        Migration(7, "table-page summaries on conversations instead of child indexes", _V7_PAGE_SUMMARIES),
     ]
     migrations.sort(key=lambda m: m.version)
     return migrations
 
 
 MIGRATIONS: Callable[[], list[Migration]] = _all_migrations
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:

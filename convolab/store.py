@@ -74,18 +74,20 @@ _FIRST_WINDOW = 4096
 _ORDERS_MIN_STORE = 100_000
 _ORDERS_MIN_LOAD = 1_000
 
-# Pages up to this many rows look their child rows up with a constant IN-list (answered from
-# the schema-v5 indexes); longer listings (``limit=None``, exports) join set-based instead.
+# Pages up to this many rows look their open flags up with a constant IN-list; longer
+# listings (``limit=None``, exports) join set-based instead.
 _IN_LIST_MAX = 1000
 
+# A page row straight from ``conversations`` (alias ``c``). Functions, tags and parameters
+# come from the row's JSON summary columns (schema v7), so a page never reads a child
+# table; they are decoded here, for the page's rows only.
+_PAGE_COLUMNS = (
+    "c.id, c.flow, c.platform, c.contact, c.status, c.duration_s, c.last_message, c.started_at AS date,"
+    " c.function_names::VARCHAR AS functions, c.tag_entries::VARCHAR AS tags,"
+    " c.parameter_entries::VARCHAR AS parameters"
+)
 _KEY_VALUES = pl.List(pl.Struct({"key": pl.String, "value": pl.String}))
-_CHILD_SCHEMA = {
-    "id": pl.String,
-    "flagged": pl.Boolean,
-    "functions": pl.List(pl.String),
-    "tags": _KEY_VALUES,
-    "parameters": _KEY_VALUES,
-}
+_PAGE_SUMMARIES = {"functions": pl.List(pl.String), "tags": _KEY_VALUES, "parameters": _KEY_VALUES}
 
 
 def default_db_path() -> Path:
@@ -344,9 +346,10 @@ class Workbench:
         """One page of the conversations table, columns in the contract's order.
 
         Filtering, sorting and paging run in DuckDB over ``conversations`` alone
-        (one top-N scan); then the flags, functions, tags and parameters of the
-        page's ids only are looked up through their ``conversation_id`` indexes,
-        so no child table is scanned whole for a page. Keyword filters are those
+        (one top-N scan, or a pre-sorted order table); functions, tags and
+        parameters come from the row's own summary columns, and only the open
+        flags of the page's ids are looked up, so no child table is read for a
+        page. Keyword filters are those
         of :class:`ConversationFilter`; sorting by ``flagged`` sorts by the number
         of open flags.
 
@@ -374,8 +377,7 @@ class Workbench:
         # Step 1: the page itself, from `conversations` alone: filter, sort, limit (DuckDB's top-N,
         # which fetches the other columns of the surviving rows only).
         page_sql = f"""
-            SELECT c.id, c.flow, c.platform, c.contact, c.status, c.duration_s, c.last_message,
-                   c.started_at AS date
+            SELECT {_PAGE_COLUMNS}
             FROM conversations c {join} WHERE {where}
             ORDER BY {order} {direction} NULLS LAST, c.id {direction}
         """  # noqa: S608 - sort and filters come from fixed maps; values are bound
@@ -383,9 +385,8 @@ class Workbench:
             page_sql += " LIMIT ? OFFSET ?"
             params = [*params, limit, offset]
         page = self.con.execute(page_sql, params).pl()
-        # Step 2: flags, functions, tags and parameters of those ids only, in page order.
-        children = self._page_children(page["id"].to_list())
-        return pl.concat([page, children.drop("id")], how="horizontal").select(TABLE_KEYS)
+        # Step 2: the open flags of those ids only.
+        return self._finish_page(page)
 
     def _ordered_page(
         self, order: str, descending: bool, where: str, params: list[Any], limit: int, offset: int
@@ -436,83 +437,34 @@ class Workbench:
             window *= 4
         ids_sql = ", ".join("?" for _ in ids) or "NULL"
         rows = self.con.execute(
-            f"""SELECT c.id, c.flow, c.platform, c.contact, c.status, c.duration_s, c.last_message,
-                       c.started_at AS date FROM conversations c WHERE c.id IN ({ids_sql})""",  # noqa: S608
-            ids,
+            f"SELECT {_PAGE_COLUMNS} FROM conversations c WHERE c.id IN ({ids_sql})", ids  # noqa: S608
         ).pl()
         page = pl.DataFrame({"id": ids}, schema={"id": pl.String}).join(rows, on="id", how="left",
                                                                           maintain_order="left")
-        children = self._page_children(ids)
-        return pl.concat([page, children.drop("id")], how="horizontal").select(TABLE_KEYS)
+        return self._finish_page(page)
 
-    def _page_children(self, ids: list[str]) -> pl.DataFrame:
-        """id, flagged, functions, tags, parameters for the given conversation ids, in that order."""
+    def _finish_page(self, page: pl.DataFrame) -> pl.DataFrame:
+        """``page`` (rows of :data:`_PAGE_COLUMNS`) with its ``flagged`` column, in TABLE_KEYS order."""
+        decoded = [pl.col(name).cast(pl.String).str.json_decode(dtype) for name, dtype in _PAGE_SUMMARIES.items()]
+        return page.with_columns(self._flagged(page["id"].to_list()), *decoded).select(TABLE_KEYS)
+
+    def _flagged(self, ids: list[str]) -> pl.Series:
+        """Whether each of ``ids`` has an open flag (🚩), in that order."""
         if len(ids) > _IN_LIST_MAX:
-            return self._many_children(ids)
-        # A constant IN-list per child table: DuckDB answers it from the conversation_id
-        # indexes (schema v5), so the cost follows the page, not the store.
-        ids_sql = f"IN ({', '.join('?' for _ in ids) or 'NULL'})"
-        ids_params = list(ids)
-        # One round trip returning the page's child rows as they are (a few hundred at most);
-        # they are grouped here, which measured cheaper than aggregating them in DuckDB.
-        query = f"""
-            SELECT conversation_id, 'flag' AS kind, NULL::INTEGER AS seq, NULL AS key, NULL AS value
-              FROM ({_open_flags_sql(ids_sql)})
-            UNION ALL SELECT conversation_id, 'function', seq, name, NULL
-              FROM function_calls WHERE conversation_id {ids_sql}
-            UNION ALL SELECT conversation_id, 'tag', NULL, key, value FROM tags WHERE conversation_id {ids_sql}
-            UNION ALL SELECT conversation_id, 'parameter', NULL, key, value
-              FROM parameters WHERE conversation_id {ids_sql}
-        """  # noqa: S608 - fixed SQL fragments; every id is a bound parameter
-        # Placeholders in textual order: decisions and flags (open flags), functions, tags, parameters.
-        rows = self.con.execute(query, ids_params * 5).fetchall()
-        flagged: set[str] = set()
-        functions: dict[str, list[tuple[int, str]]] = {}
-        tags: dict[str, list[dict[str, Any]]] = {}
-        parameters: dict[str, list[dict[str, Any]]] = {}
-        for cid, kind, seq, key, value in rows:
-            if kind == "flag":
-                flagged.add(cid)
-            elif kind == "function":
-                functions.setdefault(cid, []).append((seq, key))
-            else:
-                (tags if kind == "tag" else parameters).setdefault(cid, []).append({"key": key, "value": value})
-
-        def by_key(items: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
-            return sorted(items, key=lambda kv: kv["key"]) if items else None
-
-        return pl.DataFrame(
-            {
-                "id": ids,
-                "flagged": [cid in flagged for cid in ids],
-                "functions": [[name for _, name in sorted(functions.get(cid, []))] for cid in ids],
-                "tags": [by_key(tags.get(cid)) for cid in ids],
-                "parameters": [by_key(parameters.get(cid)) for cid in ids],
-            },
-            schema=_CHILD_SCHEMA,
-        )
-
-    def _many_children(self, ids: list[str]) -> pl.DataFrame:
-        """:meth:`_page_children` for long listings: set-based joins, aggregated in DuckDB."""
-        ids_sql = "IN (SELECT id FROM wanted)"
-        query = f"""
-            WITH wanted AS (SELECT unnest(?::VARCHAR[]) AS id, generate_subscripts(?::VARCHAR[], 1) AS pos)
-            SELECT w.id, fl.conversation_id IS NOT NULL AS flagged, coalesce(fc.functions, []) AS functions,
-                   tg.tags, pr.parameters
-            FROM wanted w
-            LEFT JOIN (SELECT DISTINCT conversation_id FROM ({_open_flags_sql(ids_sql)})) fl
-                   ON fl.conversation_id = w.id
-            LEFT JOIN (SELECT conversation_id, list(name ORDER BY seq) AS functions
-                       FROM function_calls WHERE conversation_id {ids_sql} GROUP BY 1) fc
-                   ON fc.conversation_id = w.id
-            LEFT JOIN (SELECT conversation_id, list(struct_pack(key := key, value := value) ORDER BY key) AS tags
-                       FROM tags WHERE conversation_id {ids_sql} GROUP BY 1) tg ON tg.conversation_id = w.id
-            LEFT JOIN (SELECT conversation_id,
-                              list(struct_pack(key := key, value := value) ORDER BY key) AS parameters
-                       FROM parameters WHERE conversation_id {ids_sql} GROUP BY 1) pr ON pr.conversation_id = w.id
-            ORDER BY w.pos
-        """  # noqa: S608 - fixed SQL fragments; the ids are one bound list
-        return self.con.execute(query, [ids, ids]).pl().cast(_CHILD_SCHEMA)  # type: ignore[arg-type]
+            # Long listings (``limit=None``, exports): one bound list, joined set-based.
+            query = f"""
+                WITH wanted AS (SELECT unnest(?::VARCHAR[]) AS id)
+                SELECT DISTINCT conversation_id FROM ({_open_flags_sql("IN (SELECT id FROM wanted)")})
+            """  # noqa: S608 - fixed SQL fragments; the ids are one bound list
+            params: list[Any] = [ids]
+        else:
+            # A constant IN-list, answered from the flags tables' conversation_id lookups,
+            # so the cost follows the page, not the store.
+            ids_sql = f"IN ({', '.join('?' for _ in ids) or 'NULL'})"
+            query = f"SELECT DISTINCT conversation_id FROM ({_open_flags_sql(ids_sql)})"  # noqa: S608
+            params = list(ids) * 2  # decisions, then flags
+        flagged = {row[0] for row in self.con.execute(query, params).fetchall()}
+        return pl.Series("flagged", [cid in flagged for cid in ids], dtype=pl.Boolean)
 
     # -- one conversation -----------------------------------------------------------------
 

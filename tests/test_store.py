@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import duckdb
@@ -34,6 +35,29 @@ def test_an_old_store_is_migrated_forward_without_losing_data(tmp_path):
         assert lab.schema_version == schema.SCHEMA_VERSION
         assert lab.conversation("old-1")["flow"] == "Legacy"
         assert lab.list_flags().height == 0  # tables of later versions exist
+
+
+def test_a_version_6_store_gets_its_page_summaries_from_the_child_tables(tmp_path):
+    """Schema v7 moves what a table row shows of its children onto the row; old stores are backfilled."""
+    path = tmp_path / "v6.duckdb"
+    con = duckdb.connect(str(path))
+    assert schema.migrate(con, target=6) == 6
+    con.execute("INSERT INTO conversations (id, flow, status, started_at) VALUES"
+                " ('a', 'Old', 'completed', '2026-01-02'), ('b', 'Old', 'failed', '2026-01-01')")
+    con.execute("INSERT INTO function_calls (conversation_id, seq, name) VALUES ('a', 1, 'second'), ('a', 0, 'first')")
+    con.execute("INSERT INTO tags VALUES ('a', 'language', 'en'), ('a', 'call_reason', 'billing')")
+    con.execute("INSERT INTO parameters VALUES ('b', 'account_id', 'A-1')")
+    con.close()
+    with convolab.open(path) as lab:
+        assert lab.schema_version == schema.SCHEMA_VERSION
+        rows = {r["id"]: r for r in lab.list_conversations(limit=None).to_dicts()}
+        assert rows["a"]["functions"] == ["first", "second"]
+        assert rows["a"]["tags"] == [{"key": "call_reason", "value": "billing"}, {"key": "language", "value": "en"}]
+        assert rows["a"]["parameters"] is None
+        assert rows["b"]["functions"] == [] and rows["b"]["tags"] is None
+        assert rows["b"]["parameters"] == [{"key": "account_id", "value": "A-1"}]
+        assert lab.conversation("a")["tags"] == {"call_reason": "billing", "language": "en"}
+        assert lab.sql("SELECT count(*) AS n FROM duckdb_indexes() WHERE table_name = 'tags'")["n"][0] == 0
 
 
 def test_not_a_store_is_a_clear_error(tmp_path):
@@ -194,15 +218,33 @@ def test_flagged_filter_and_sort_follow_the_newest_decision(flagged_lab):
     assert last[-1] == two[0]
 
 
-def test_a_page_reads_child_tables_through_their_indexes(sample_lab, tmp_path):
-    """The page's lookups must stay index scans: a whole-table scan would make pages grow with the store."""
-    indexed = {r[0] for r in sample_lab.con.execute("SELECT table_name FROM duckdb_indexes()").fetchall()}
-    assert {"function_calls", "tags", "parameters", "flags"} <= indexed
-    _flag(sample_lab, sample_lab.list_conversations(limit=1)["id"][0], "manual_check")
+def test_a_page_reads_no_child_table_and_its_flags_through_an_index(sample_lab, tmp_path, monkeypatch):
+    """A page's cost must follow the page, not the store: no child table is read, flags are index scans."""
+    cid = sample_lab.list_conversations(limit=1)["id"][0]
+    _flag(sample_lab, cid, "manual_check")
+    real = sample_lab.con
+    queries: list[str] = []
+
+    class Recording:
+        def execute(self, sql, *args):
+            queries.append(sql)
+            return real.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    monkeypatch.setattr(sample_lab, "con", Recording())
+    page = sample_lab.list_conversations(status="completed", sort="duration", limit=50)
+    monkeypatch.setattr(sample_lab, "con", real)
+    assert page.height == 50 and page["tags"].drop_nulls().len() > 0 and page["functions"].list.len().sum() > 0
+    assert queries, "the recorder saw no query"
+    read = [q for q in queries if re.search(r"\b(FROM|JOIN)\s+(messages|function_calls|tags|parameters)\b", q, re.I)]
+    assert read == [], read
+    # The flags lookup (the page's last query) is answered from the flags index.
     out = tmp_path / "profile.json"
     sample_lab.con.execute("PRAGMA enable_profiling = 'json'")
     sample_lab.con.execute(f"PRAGMA profiling_output = '{out}'")
-    sample_lab.list_conversations(status="completed", sort="duration", limit=50)  # the children query runs last
+    sample_lab.list_conversations(status="completed", sort="duration", limit=50)
     sample_lab.con.execute("PRAGMA disable_profiling")
     scans: dict[str, str] = {}
 
@@ -214,8 +256,27 @@ def test_a_page_reads_child_tables_through_their_indexes(sample_lab, tmp_path):
             walk(child)
 
     walk(json.loads(out.read_text()))
-    for table in ("function_calls", "tags", "parameters", "flags"):
-        assert scans.get(table) == "Index Scan", (table, scans)
+    assert scans.get("flags") == "Index Scan", scans
+
+
+def test_page_summaries_match_the_child_tables(sample_lab):
+    """functions/tags/parameters on a page (summary columns, schema v7) equal the child rows, in order."""
+    page = sample_lab.list_conversations(limit=None)
+    want = {
+        r[0]: r[1:] for r in sample_lab.con.execute(
+            """
+            SELECT c.id,
+                   coalesce((SELECT list(name ORDER BY seq) FROM function_calls f WHERE f.conversation_id = c.id), []),
+                   (SELECT list({'key': key, 'value': value} ORDER BY key) FROM tags t WHERE t.conversation_id = c.id),
+                   (SELECT list({'key': key, 'value': value} ORDER BY key) FROM parameters p
+                    WHERE p.conversation_id = c.id)
+            FROM conversations c
+            """
+        ).fetchall()
+    }
+    got = {r["id"]: (r["functions"], r["tags"], r["parameters"]) for r in page.to_dicts()}
+    assert got == want
+    assert any(f for f, _, _ in got.values()) and any(t for _, t, _ in got.values())
 
 
 # -- the pre-sorted order tables (schema v6) -------------------------------------------------------

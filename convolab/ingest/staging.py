@@ -203,13 +203,14 @@ READY_COLUMNS = (
     " functions STRUCT(name VARCHAR, arguments JSON, output JSON, status VARCHAR, called_at TIMESTAMP,"
     " call_ref VARCHAR)[], extra JSON, content_hash VARCHAR, error VARCHAR,"
     " message_count INTEGER, function_count INTEGER, first_at TIMESTAMP, last_at TIMESTAMP,"
-    " last_message VARCHAR, last_message_at TIMESTAMP"
+    " last_message VARCHAR, last_message_at TIMESTAMP, function_names JSON,"
+    " tag_entries JSON, parameter_entries JSON"
 )
 READY_NAMES = (
     "line", "raw", "id", "flow", "platform", "contact", "contact_id", "status", "started_at", "ended_at",
     "summary", "analysis", "recording", "tags", "parameters", "ground_truth", "messages", "functions",
     "extra", "content_hash", "error", "message_count", "function_count", "first_at", "last_at",
-    "last_message", "last_message_at",
+    "last_message", "last_message_at", "function_names", "tag_entries", "parameter_entries",
 )
 
 
@@ -217,8 +218,10 @@ def with_figures(select: str) -> str:
     """``select`` (with ``messages`` and ``functions`` lists) plus the figures of :data:`READY_COLUMNS`.
 
     The conversation-level figures are computed while staging, where the work
-    runs in parallel. Like ``arg_max(text, seq)``, the last message's text and
-    time skip NULLs.
+    runs in parallel (writing the store reads the staging table on one thread).
+    Like ``arg_max(text, seq)``, the last message's text and time skip NULLs.
+    The page summaries (schema v7) are what a conversations-table row shows of
+    its children: function names in call order, tags and parameters sorted by key.
     """
     return f"""
         SELECT * EXCLUDE (_ts),
@@ -226,7 +229,10 @@ def with_figures(select: str) -> str:
                coalesce(len(functions), 0)::INTEGER AS function_count,
                list_min(_ts) AS first_at, list_max(_ts) AS last_at,
                list_filter(list_transform(messages, lambda m: m.text), lambda t: t IS NOT NULL)[-1] AS last_message,
-               list_filter(_ts, lambda t: t IS NOT NULL)[-1] AS last_message_at
+               list_filter(_ts, lambda t: t IS NOT NULL)[-1] AS last_message_at,
+               to_json(coalesce(list_transform(functions, lambda f: f.name), [])) AS function_names,
+               CASE WHEN len(tags) > 0 THEN to_json(list_sort(tags)) END AS tag_entries,
+               CASE WHEN len(parameters) > 0 THEN to_json(list_sort(parameters)) END AS parameter_entries
         FROM (SELECT *, list_transform(messages, lambda m: m.sent_at) AS _ts FROM ({select}))"""  # noqa: S608
 
 
@@ -376,7 +382,8 @@ def _replace(con: duckdb.DuckDBPyConnection, file: str, staged: str, rows: str) 
                date_diff('millisecond', coalesce(started_at, first_at), coalesce(ended_at, last_at)) / 1000.0
                    AS duration_s,
                summary, analysis, recording, message_count, function_count, last_message, last_message_at,
-               extra, content_hash, ? AS source_file, line AS source_line, now()::TIMESTAMP AS ingested_at
+               extra, content_hash, ? AS source_file, line AS source_line, now()::TIMESTAMP AS ingested_at,
+               function_names, tag_entries, parameter_entries
         FROM {rows}
         """,  # noqa: S608
         [file],
