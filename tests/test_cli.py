@@ -60,12 +60,16 @@ def test_user_mistakes_give_one_line_and_nonzero_exit(store):
     for args in (["ingest", "missing.jsonl", "--db", "t.duckdb"],
                  ["show", "no-such-id", "--db", "t.duckdb"],
                  ["conversations", "--db", "nowhere.duckdb"],
+                 ["flag", "--db", "nowhere.duckdb"],
+                 ["flags", "--db", "nowhere.duckdb"],
+                 ["eval-flags", "--db", "nowhere.duckdb"],
                  ["export", "c-0000001", "--db", "t.duckdb", "--format", "pdf", "--out", "x.pdf"]):
         result = run(*args, cwd=store)
         assert result.returncode != 0, args
         assert "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert result.stderr.startswith("error:")
+    assert not (store / "nowhere.duckdb").exists(), "a mistyped --db must not create an empty store"
 
 
 def test_mixed_file_reports_counts_and_line_numbers(store):

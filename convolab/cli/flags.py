@@ -13,8 +13,8 @@ from convolab.cli._app import (
     app,
     console,
     fail,
+    open_store,
     print_json,
-    resolve_db,
 )
 from convolab.errors import ConvolabError
 
@@ -30,12 +30,11 @@ def flag_command(
     as_json: JsonOption = False,
 ) -> None:
     """Run review criteria over the store and print how many flags each raised."""
-    import convolab
     from convolab.flags import criteria_version, load_criteria, run_flags
 
     try:
         loaded = load_criteria(criteria)
-        with convolab.open(resolve_db(db)) as lab:
+        with open_store(db) as lab:
             counts = run_flags(lab.con, loaded)
     except ConvolabError as exc:
         fail(str(exc))
@@ -56,10 +55,9 @@ def flags_command(
     as_json: JsonOption = False,
 ) -> None:
     """List review flags with their reasons and newest QA decision."""
-    import convolab
 
     try:
-        with convolab.open(resolve_db(db)) as lab:
+        with open_store(db) as lab:
             frame = lab.list_flags(criterion=criterion).head(limit)
     except ConvolabError as exc:
         fail(str(exc))
@@ -82,7 +80,6 @@ def eval_flags_command(
     as_json: JsonOption = False,
 ) -> None:
     """Precision, recall, F1 and support of each criterion against labels (writes no flags)."""
-    import convolab
     from convolab.flags import evaluate_flags, load_criteria
     from convolab.flags.tuning import quality_table
 
@@ -90,7 +87,7 @@ def eval_flags_command(
         fail(f"--labels must be ground_truth or decisions, got {labels!r}")
     try:
         loaded = load_criteria(criteria)
-        with convolab.open(resolve_db(db)) as lab:
+        with open_store(db) as lab:
             frame = evaluate_flags(lab.con, loaded, labels=labels)
             conversations = lab.con.execute("SELECT count(*) FROM conversations").fetchone()[0]
             scored = lab.con.execute("SELECT count(*) FROM emotion_runs").fetchone()[0]
