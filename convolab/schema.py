@@ -214,9 +214,9 @@ _V6_TABLE_ORDERS = (
 # ``tag_entries`` and ``parameter_entries`` (``[{"key", "value"}, ...]`` sorted by key;
 # NULL when none). Ingest computes them while staging, in parallel, so a page reads its 50
 # rows from ``conversations`` alone and the version-5 child indexes go: keeping three ART
-# indexes up to date cost about 17% of a bulk load (bench/ingest.py). JSON text rather
+# indexes up to date cost about 16% of a bulk load (bench/ingest.py). JSON text rather
 # than typed lists because DuckDB writes list-of-struct columns several times slower
-# (the typed lists cost 9% of a bulk load, the text 3%); a page decodes its own 50 rows.
+# (typed lists cost about 9% of a bulk load, the text about 3%); a page decodes its own 50 rows.
 # One conversation's child rows are still found cheaply by zone maps (see the note on
 # child tables above). The child tables stay the source of truth for SQL, flags and the
 # detail view; plain-SQL writers of them should rewrite these columns too (ingest does).
