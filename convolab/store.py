@@ -349,9 +349,8 @@ class Workbench:
         (one top-N scan, or a pre-sorted order table); functions, tags and
         parameters come from the row's own summary columns, and only the open
         flags of the page's ids are looked up, so no child table is read for a
-        page. Keyword filters are those
-        of :class:`ConversationFilter`; sorting by ``flagged`` sorts by the number
-        of open flags.
+        page. Keyword filters are those of :class:`ConversationFilter`; sorting by
+        ``flagged`` sorts by the number of open flags.
 
         Columns: id, flow, platform, contact, status, duration_s, last_message,
         date, flagged, functions (names, in call order), tags and parameters
