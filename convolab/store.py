@@ -444,7 +444,7 @@ class Workbench:
 
     def _finish_page(self, page: pl.DataFrame) -> pl.DataFrame:
         """``page`` (rows of :data:`_PAGE_COLUMNS`) with its ``flagged`` column, in TABLE_KEYS order."""
-        decoded = [pl.col(name).cast(pl.String).str.json_decode(dtype) for name, dtype in _PAGE_SUMMARIES.items()]
+        decoded = [pl.col(name).str.json_decode(dtype) for name, dtype in _PAGE_SUMMARIES.items()]
         return page.with_columns(self._flagged(page["id"].to_list()), *decoded).select(TABLE_KEYS)
 
     def _flagged(self, ids: list[str]) -> pl.Series:
