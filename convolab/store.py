@@ -11,7 +11,8 @@ from __future__ import annotations
 import getpass
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -273,6 +274,34 @@ class Workbench:
         ...         ["failed"])
         """
         return self.con.execute(query, params or []).pl()
+
+    def execute(self, query: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Result:
+        """Run one parameterised statement; the :class:`Result` fetches its rows.
+
+        Domain modules (ingest, flags, emotions, audio, reports) keep their SQL beside
+        their logic and run it through the store with this, so no module outside the
+        store holds a DuckDB connection. Values always travel as ``params``.
+        """
+        return Result(self.con.execute(query, params or []))
+
+    def executemany(self, query: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one parameterised statement once per row of ``rows``."""
+        self.con.executemany(query, list(rows))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Workbench]:
+        """Run the block in one transaction: commit if it finishes, roll back if it raises."""
+        with transaction(self.con):
+            yield self
+
+    @contextmanager
+    def registered(self, name: str, table: Any) -> Iterator[str]:
+        """Make an Arrow table (or polars/pandas frame) queryable as ``name`` inside the block."""
+        self.con.register(name, table)
+        try:
+            yield name
+        finally:
+            self.con.unregister(name)
 
     # -- loading ----------------------------------------------------------------------
 
@@ -644,6 +673,46 @@ class Workbench:
         if target is None:
             return self.sql("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", [limit])
         return self.sql("SELECT * FROM audit_log WHERE target = ? ORDER BY id DESC LIMIT ?", [target, limit])
+
+
+class Result:
+    """The rows of one statement run with :meth:`Workbench.execute`."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    @property
+    def columns(self) -> list[str]:
+        """The result's column names."""
+        return [d[0] for d in self._cursor.description or []]
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        """The next row, or ``None``."""
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        """Every remaining row."""
+        return self._cursor.fetchall()
+
+    def scalar(self) -> Any:
+        """The first column of the first row (``None`` when there is no row)."""
+        row = self._cursor.fetchone()
+        return None if row is None else row[0]
+
+    def pl(self) -> pl.DataFrame:
+        """The rows as a polars DataFrame."""
+        return self._cursor.pl()
+
+    def arrow(self) -> Any:
+        """The rows as a pyarrow Table."""
+        return self._cursor.fetch_arrow_table()
+
+    def dicts(self) -> list[dict[str, Any]]:
+        """Every remaining row as a dict keyed by column name."""
+        names = self.columns
+        return [dict(zip(names, row, strict=True)) for row in self._cursor.fetchall()]
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
