@@ -57,12 +57,12 @@ def main() -> int:
     with convolab.open(work / "quality.duckdb") as lab:
         lab.ingest(source)
         t = time.perf_counter()
-        scored = score_store(lab.con, model=args.model)
+        scored = score_store(lab, model=args.model)
         print(f"scored {scored['scored']:,} distinct customer texts with {scored['model_id']}"
               f" in {time.perf_counter() - t:.1f} s")
-        counts = run_flags(lab.con)
+        counts = run_flags(lab)
         print(f"flags raised: {sum(counts.values()):,}")
-        frame = evaluate_flags(lab.con)
+        frame = evaluate_flags(lab)
     print(quality_table(frame, conversations=args.conversations, labels="ground_truth"))
     print(f"generated with: convolab generate --conversations {args.conversations} --seed {args.seed}")
     problems = misses(frame, args.conversations)

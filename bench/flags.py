@@ -44,7 +44,7 @@ FLOWS = ["Billing", "Tech Support", "Order Status", "Insurance Claims", "Appoint
 
 def synthesise(lab: convolab.Workbench, n: int) -> None:
     """n conversations with planted-looking conditions at a few percent each."""
-    con = lab.con
+    con = lab
     con.execute(f"""
         INSERT INTO conversations (id, flow, platform, status, started_at, ended_at, duration_s, message_count)
         SELECT 'c-' || i, (['{"','".join(FLOWS)}'])[1 + i % 5], CASE WHEN i % 3 = 0 THEN 'web' ELSE 'phone' END,
@@ -144,27 +144,27 @@ def main() -> None:
         synthesise(lab, args.conversations)
         print(f"synthesised {args.conversations:,} conversations in {time.perf_counter() - t:.1f} s")
         t = time.perf_counter()
-        counts = run_flags(lab.con)
+        counts = run_flags(lab)
         sql_s = time.perf_counter() - t
         print(f"convolab run_flags (all {len(counts)} built-ins): {sql_s:.2f} s, {sum(counts.values()):,} flags")
         t = time.perf_counter()
-        rebuilt = ensure_features(lab.con, {f for c in load_criteria() for f in _compile(c).features})
+        rebuilt = ensure_features(lab, {f for c in load_criteria() for f in _compile(c).features})
         print(f"  checking the cached features are current: {(time.perf_counter() - t) * 1000:.0f} ms"
               f" (rebuilt: {rebuilt or 'nothing'})")
 
         k = min(args.pandas_sample, args.conversations)
-        conv = lab.con.execute("SELECT id, flow, status, duration_s, ended_at FROM conversations").df()
+        conv = lab.execute("SELECT id, flow, status, duration_s, ended_at FROM conversations").df()
         sample_ids = conv["id"].head(k)
-        msgs = lab.con.execute("SELECT * FROM messages WHERE conversation_id IN (SELECT unnest(?))",
+        msgs = lab.execute("SELECT * FROM messages WHERE conversation_id IN (SELECT unnest(?))",
                                [sample_ids.tolist()]).df()
-        calls = lab.con.execute("SELECT conversation_id, name, status FROM function_calls"
+        calls = lab.execute("SELECT conversation_id, name, status FROM function_calls"
                                 " WHERE conversation_id IN (SELECT unnest(?))", [sample_ids.tolist()]).df()
         # Medians come from all conversations (as in SQL); the per-row work runs on the slice.
         t = time.perf_counter()
         pd_result = pandas_flags(conv, msgs, calls) if k == len(conv) else pandas_flags(conv.head(k), msgs, calls)
         pd_s = (time.perf_counter() - t) * args.conversations / k
         pd_set = {(i, c) for i, fl in zip(pd_result["id"], pd_result["flags"], strict=True) for c in fl}
-        sql_set = set(lab.con.execute(
+        sql_set = set(lab.execute(
             "SELECT conversation_id, criterion FROM flags WHERE conversation_id IN (SELECT unnest(?))",
             [sample_ids.tolist()]).fetchall())
         print(f"agreement on the slice: {len(pd_set & sql_set):,} common flags, "
@@ -177,7 +177,7 @@ def main() -> None:
         crit = next(c for c in load_criteria() if c.name == "slow_agent_response")
         n = f"{args.retune:,}"
         t = time.perf_counter()
-        run_flags(lab.con, [crit])
+        run_flags(lab, [crit])
         print(f"first run of one criterion on {n}: {(time.perf_counter() - t) * 1000:.0f} ms"
               " (computes only the features it reads)")
 
@@ -189,16 +189,16 @@ def main() -> None:
                 times.append(time.perf_counter() - t)
             return statistics.median(times) * 1000
 
-        ms = median_ms(lambda gap: run_flags(lab.con, [crit.with_params(gap_s=gap)]))
+        ms = median_ms(lambda gap: run_flags(lab, [crit.with_params(gap_s=gap)]))
         print(f"re-run one criterion after a threshold change on {n}: {ms:.0f} ms"
               " (features cached, its flags replaced; goal < 300 ms)")
-        ms = median_ms(lambda gap: run_flags(lab.con, [crit.with_params(gap_s=gap)], refresh=True))
+        ms = median_ms(lambda gap: run_flags(lab, [crit.with_params(gap_s=gap)], refresh=True))
         print(f"  the same with its features recomputed (refresh=True): {ms:.0f} ms")
         checked = []
 
         def tuner(gap: float) -> None:
             comp = _compile(crit.with_params(gap_s=gap))
-            checked.append(_scores(lab.con, crit.name, comp.where, comp.where_params, "ground_truth")["flagged"])
+            checked.append(_scores(lab, crit.name, comp.where, comp.where_params, "ground_truth")["flagged"])
 
         ms = median_ms(tuner)
         print(f"tuner path (precision/recall of one threshold, cache checked, no flags written) on {n}: {ms:.1f} ms")

@@ -44,7 +44,7 @@ WARMUP = 3
 def synthesise(path: Path, n: int) -> None:
     """A store of ``n`` conversations: 2 tags, 1 parameter, 1 function call each; ~5% flagged."""
     with convolab.open(path) as lab:
-        con = lab.con
+        con = lab
         con.execute(
             """
             INSERT INTO conversations (id, flow, platform, contact, contact_id, status, started_at, ended_at,
@@ -116,7 +116,7 @@ def reference_page(lab: convolab.Workbench) -> list[dict]:
     Each bench flag has at most one decision, so "open" is simply "no dismissal".
     """
     where, params = FILTER.where()
-    rows = lab.con.execute(
+    rows = lab.execute(
         f"""
         SELECT c.id,
                EXISTS (SELECT 1 FROM flags f WHERE f.conversation_id = c.id AND NOT EXISTS (

@@ -13,10 +13,13 @@ __all__ = [
     "ConvolabError",
     "ConvolabWarning",
     "CriteriaError",
+    "FlagNotFound",
+    "InvalidArgument",
     "InvalidRecord",
     "LiveBackendError",
     "MissingExtra",
     "SourceNotReadable",
+    "StoreInUse",
 ]
 
 
@@ -35,6 +38,17 @@ class ConversationNotFound(KeyError, ConvolabError):
         return f"no conversation with id {self.conversation_id!r} in the store"
 
 
+class FlagNotFound(KeyError, ConvolabError):
+    """No review flag with this id is in the store."""
+
+    def __init__(self, flag_id: object) -> None:
+        super().__init__(flag_id)
+        self.flag_id = flag_id
+
+    def __str__(self) -> str:
+        return f"no flag with id {self.flag_id!r}; list flags with `convolab flags`"
+
+
 class InvalidRecord(ValueError, ConvolabError):
     """A record in a source file cannot be loaded (it is quarantined, not dropped)."""
 
@@ -47,8 +61,25 @@ class InvalidRecord(ValueError, ConvolabError):
         return f"{where}{self.reason}"
 
 
+class InvalidArgument(ValueError, ConvolabError):
+    """A function was called with a value of the wrong type or out of range (says which and why)."""
+
+
 class SourceNotReadable(OSError, ConvolabError):
     """A file given to ingest is missing or cannot be read."""
+
+
+class StoreInUse(ConvolabError):
+    """A store file is open for writing in another process (a DuckDB file has one writer)."""
+
+    def __init__(self, path: object, *, pid: int | None = None) -> None:
+        super().__init__(str(path))
+        self.path, self.pid = path, pid
+
+    def __str__(self) -> str:
+        holder = f"process {self.pid}" if self.pid is not None else "another process"
+        return (f"the store {self.path} is in use by {holder}; close it or use a team store"
+                " (ducklake:sqlite:PATH or ducklake:postgres:CONNINFO)")
 
 
 class CriteriaError(ValueError, ConvolabError):

@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from convolab.emotions.labels import LABELS, POLARITY_GROUPS, polarity, polarity_of
@@ -174,11 +173,10 @@ MESSAGES = [
 
 @pytest.mark.slow
 def test_score_store_is_incremental(tmp_path: Path, model) -> None:
+    import convolab
     from convolab.emotions import score_store
-    from convolab.schema import migrate
 
-    con = duckdb.connect(str(tmp_path / "store.duckdb"))
-    migrate(con)
+    con = convolab.open(tmp_path / "store.duckdb")
     con.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, now()::TIMESTAMP)", MESSAGES)
 
     first = score_store(con, model=model)

@@ -87,7 +87,7 @@ PLANTED: dict[str, dict[str, Any]] = {
 
 def _score_emotions(lab) -> None:
     """Write emotion scores as the emotions module would (latest run's model only)."""
-    con = lab.con
+    con = lab
     con.execute("INSERT INTO emotion_runs VALUES ('m1', now(), now(), 1, 0)")
     con.execute("INSERT INTO message_emotions BY NAME SELECT 'm1' AS model_id, md5(text) AS text_hash, "
                 "CASE WHEN text LIKE '%furious%' THEN 0.9 ELSE 0.05 END AS anger, "
@@ -113,7 +113,7 @@ def flag_lab(lab, write_jsonl):
 
 
 def _flagged(lab) -> set[tuple[str, str]]:
-    return {tuple(r) for r in lab.con.execute("SELECT conversation_id, criterion FROM flags").fetchall()}
+    return {tuple(r) for r in lab.execute("SELECT conversation_id, criterion FROM flags").fetchall()}
 
 
 def test_default_library_has_the_built_ins():
@@ -122,7 +122,7 @@ def test_default_library_has_the_built_ins():
 
 
 def test_each_built_in_fires_on_its_planted_case_and_not_on_clean_ones(flag_lab):
-    counts = run_flags(flag_lab.con)
+    counts = run_flags(flag_lab)
     flagged = _flagged(flag_lab)
     for name in BUILT_INS:
         assert (f"p-{name}", name) in flagged, name
@@ -133,7 +133,7 @@ def test_each_built_in_fires_on_its_planted_case_and_not_on_clean_ones(flag_lab)
 
 
 def test_reasons_carry_evidence(flag_lab):
-    run_flags(flag_lab.con)
+    run_flags(flag_lab)
     rows = {r["criterion"]: r for r in flag_lab.list_flags().to_dicts()}
     assert re.search(r"duration 2000.0 s is [\d.]+x the median [\d.]+ s for flow Billing, [\d.]+ robust SDs",
                      rows["duration_anomaly"]["reason"])
@@ -148,7 +148,7 @@ def test_reasons_carry_evidence(flag_lab):
 
 def test_emotion_criteria_do_not_fire_without_scores(lab, write_jsonl):
     lab.ingest(write_jsonl([PLANTED["frustrated_customer"], PLANTED["sentiment_worsened"]]))
-    counts = run_flags(lab.con)
+    counts = run_flags(lab)
     assert counts["frustrated_customer"] == counts["sentiment_worsened"] == 0
 
 
@@ -170,10 +170,10 @@ def _write(tmp_path: Path, text: str) -> Path:
     ("  - {name: rx, condition: 'customer_matches(:p)', params: {p: '(unclosed'}}\n", "rx", "bad regular"),
 ])
 def test_bad_criteria_file_is_rejected_and_flags_untouched(flag_lab, tmp_path, body, bad, message):
-    run_flags(flag_lab.con)
+    run_flags(flag_lab)
     before = _flagged(flag_lab)
     with pytest.raises(CriteriaError) as info:
-        run_flags(flag_lab.con, load_criteria(_write(tmp_path, "criteria:\n" + body)))
+        run_flags(flag_lab, load_criteria(_write(tmp_path, "criteria:\n" + body)))
     assert info.value.criterion == bad
     assert message in str(info.value)
     assert _flagged(flag_lab) == before
@@ -182,28 +182,28 @@ def test_bad_criteria_file_is_rejected_and_flags_untouched(flag_lab, tmp_path, b
 def test_keyword_param_injection_is_inert(flag_lab):
     evil = "x') OR 1=1; DROP TABLE flags; --"
     criteria = [Criterion("evil", "customer_matches(:words)", params={"words": [evil, "lawyer"]})]
-    counts = run_flags(flag_lab.con, criteria)
+    counts = run_flags(flag_lab, criteria)
     assert counts == {"evil": 1}  # only the real keyword matched
-    assert flag_lab.con.execute("SELECT count(*) FROM flags").fetchone()[0] == 1
+    assert flag_lab.execute("SELECT count(*) FROM flags").fetchone()[0] == 1
     # A string literal in a condition is bound as well.
-    counts = run_flags(flag_lab.con, [Criterion("lit", "status = 'x'' OR ''1''=''1'")])
+    counts = run_flags(flag_lab, [Criterion("lit", "status = 'x'' OR ''1''=''1'")])
     assert counts == {"lit": 0}
 
 
 def test_per_flow_override(flag_lab):
     c = Criterion("long", "duration_s >= :s", params={"s": 10_000}, flow_params={"Billing": {"s": 1000}})
-    assert run_flags(flag_lab.con, [c]) == {"long": 1}
+    assert run_flags(flag_lab, [c]) == {"long": 1}
 
 
 def test_rerun_replaces_criteria_flags_and_keeps_manual_and_decisions(flag_lab):
-    run_flags(flag_lab.con)
-    fid = flag_lab.con.execute(
+    run_flags(flag_lab)
+    fid = flag_lab.execute(
         "SELECT flag_id FROM flags WHERE criterion = 'agent_loop'").fetchone()[0]
-    dismiss_flag(flag_lab.con, fid, reviewer="qa1", note="expected retries")
-    manual = add_manual_flag(flag_lab.con, "clean-00", "rude_agent", reviewer="qa2", reason="tone")
-    run_flags(flag_lab.con)
-    run_flags(flag_lab.con)
-    assert flag_lab.con.execute("SELECT count(*) FROM flags WHERE source = 'criteria'").fetchone()[0] == 11
+    dismiss_flag(flag_lab, fid, reviewer="qa1", note="expected retries")
+    manual = add_manual_flag(flag_lab, "clean-00", "rude_agent", reviewer="qa2", reason="tone")
+    run_flags(flag_lab)
+    run_flags(flag_lab)
+    assert flag_lab.execute("SELECT count(*) FROM flags WHERE source = 'criteria'").fetchone()[0] == 11
     flags = flag_lab.list_flags().to_dicts()
     assert [f["flag_id"] for f in flags if f["source"] == "manual"] == [manual]
     loop = next(f for f in flags if f["criterion"] == "agent_loop")
@@ -211,9 +211,9 @@ def test_rerun_replaces_criteria_flags_and_keeps_manual_and_decisions(flag_lab):
 
 
 def test_decisions_are_audited(flag_lab):
-    run_flags(flag_lab.con)
-    fid = flag_lab.con.execute("SELECT flag_id FROM flags WHERE criterion = 'function_failed'").fetchone()[0]
-    confirm_flag(flag_lab.con, fid, reviewer="qa1")
+    run_flags(flag_lab)
+    fid = flag_lab.execute("SELECT flag_id FROM flags WHERE criterion = 'function_failed'").fetchone()[0]
+    confirm_flag(flag_lab, fid, reviewer="qa1")
     audit = flag_lab.list_audit(target="p-function_failed").to_dicts()
     assert audit[0]["action"] == "confirm_flag" and audit[0]["actor"] == "qa1"
     assert json.loads(audit[0]["details"])["flag_id"] == fid
@@ -242,24 +242,24 @@ def test_cli_flag_and_flags(flag_lab, tmp_path):
 
 
 def _feature_columns(lab) -> set[str]:
-    return {r[0] for r in lab.con.execute(
+    return {r[0] for r in lab.execute(
         "SELECT column_name FROM duckdb_columns() WHERE database_name = 'temp' AND table_name = '_flag_features'").fetchall()}
 
 
 def test_one_criterion_builds_only_the_features_it_needs(flag_lab):
     slow = next(c for c in load_criteria() if c.name == "slow_agent_response")
-    assert run_flags(flag_lab.con, [slow]) == {"slow_agent_response": 1}
+    assert run_flags(flag_lab, [slow]) == {"slow_agent_response": 1}
     columns = _feature_columns(flag_lab)
     assert {"slowest_reply_s", "slowest_reply_seq", "unanswered_wait_s", "status"} <= columns
     assert not columns & {"customer_text", "max_negative_emotion", "duration_log_z", "failed_calls"}
     # Another criterion adds its group and keeps the first.
     legal = next(c for c in load_criteria() if c.name == "legal_or_complaint")
-    assert run_flags(flag_lab.con, [legal]) == {"legal_or_complaint": 1}
+    assert run_flags(flag_lab, [legal]) == {"legal_or_complaint": 1}
     assert {"slowest_reply_s", "customer_text"} <= _feature_columns(flag_lab)
 
 
 def test_rerun_after_a_threshold_change_reuses_features_and_replaces_only_that_criterion(flag_lab):
-    run_flags(flag_lab.con)
+    run_flags(flag_lab)
     before = _flagged(flag_lab)
     slow = next(c for c in load_criteria() if c.name == "slow_agent_response")
     built: list[list[str]] = []
@@ -271,28 +271,28 @@ def test_rerun_after_a_threshold_change_reuses_features_and_replaces_only_that_c
 
     criteria_module.ensure_features = spy
     try:
-        run_flags(flag_lab.con)
-        assert run_flags(flag_lab.con, [slow.with_params(gap_s=100)]) == {"slow_agent_response": 0}
-        assert run_flags(flag_lab.con, [slow.with_params(gap_s=20)]) == {"slow_agent_response": 1}
+        run_flags(flag_lab)
+        assert run_flags(flag_lab, [slow.with_params(gap_s=100)]) == {"slow_agent_response": 0}
+        assert run_flags(flag_lab, [slow.with_params(gap_s=20)]) == {"slow_agent_response": 1}
     finally:
         criteria_module.ensure_features = real
     assert built == [[], [], []]  # features were computed once, by the first run
     assert _flagged(flag_lab) == before
-    assert ensure_features(flag_lab.con, FEATURES) == ["messages"]  # the only group no built-in reads
+    assert ensure_features(flag_lab, FEATURES) == ["messages"]  # the only group no built-in reads
 
 
 def test_cached_features_follow_loads_deletes_and_scoring_runs(flag_lab, write_jsonl):
     legal = next(c for c in load_criteria() if c.name == "legal_or_complaint")
     frustrated = next(c for c in load_criteria() if c.name == "frustrated_customer")
-    assert run_flags(flag_lab.con, [legal, frustrated]) == {"legal_or_complaint": 1, "frustrated_customer": 1}
+    assert run_flags(flag_lab, [legal, frustrated]) == {"legal_or_complaint": 1, "frustrated_customer": 1}
     flag_lab.ingest(write_jsonl([conv("late-legal", messages=[
         *CLEAN_MESSAGES[:3], ("customer", "I want to file a formal complaint.", 8)])], name="late.jsonl"))
-    assert run_flags(flag_lab.con, [legal]) == {"legal_or_complaint": 2}
+    assert run_flags(flag_lab, [legal]) == {"legal_or_complaint": 2}
     flag_lab.delete("p-legal_or_complaint")
-    assert run_flags(flag_lab.con, [legal]) == {"legal_or_complaint": 1}
-    assert flag_lab.con.execute("SELECT count(*) FROM _flag_features").fetchone()[0] == 23
+    assert run_flags(flag_lab, [legal]) == {"legal_or_complaint": 1}
+    assert flag_lab.execute("SELECT count(*) FROM _flag_features").fetchone()[0] == 23
     # A new scoring run (another model) refreshes only the emotion features.
-    con = flag_lab.con
+    con = flag_lab
     con.execute("INSERT INTO emotion_runs VALUES ('m2', now() + INTERVAL 1 SECOND, now() + INTERVAL 1 SECOND, 1, 0)")
     con.execute("INSERT INTO message_emotions BY NAME SELECT 'm2' AS model_id, md5(text) AS text_hash,"
                 " 0.01 AS anger, 0.01 AS annoyance, 0.01 AS disappointment, 0.0 AS sentiment"

@@ -14,34 +14,34 @@ def tuned_lab(sample_lab):
 
 
 def test_evaluate_against_ground_truth(tuned_lab):
-    frame = evaluate_flags(tuned_lab.con)
+    frame = evaluate_flags(tuned_lab)
     rows = {r["criterion"]: r for r in frame.to_dicts()}
     assert rows["technical_failure"]["precision"] == 1.0
     assert rows["technical_failure"]["recall"] == 1.0
     assert rows["asked_for_human"]["support"] > 0
     # Evaluation writes no flags.
-    assert tuned_lab.con.execute("SELECT count(*) FROM flags").fetchone()[0] == 0
+    assert tuned_lab.execute("SELECT count(*) FROM flags").fetchone()[0] == 0
 
 
 def test_evaluate_against_decisions(tuned_lab):
-    run_flags(tuned_lab.con)
-    fid = tuned_lab.con.execute(
+    run_flags(tuned_lab)
+    fid = tuned_lab.execute(
         "SELECT flag_id FROM flags WHERE criterion = 'technical_failure' LIMIT 1").fetchone()[0]
-    dismiss_flag(tuned_lab.con, fid, reviewer="qa")
-    rows = {r["criterion"]: r for r in evaluate_flags(tuned_lab.con, labels="decisions").to_dicts()}
+    dismiss_flag(tuned_lab, fid, reviewer="qa")
+    rows = {r["criterion"]: r for r in evaluate_flags(tuned_lab, labels="decisions").to_dicts()}
     assert rows["technical_failure"]["flagged"] == 1
     assert rows["technical_failure"]["precision"] == 0.0
     assert rows["agent_loop"]["flagged"] == 0  # nothing reviewed
 
 
 def test_sweep_is_monotone_in_the_threshold(tuned_lab):
-    frame, fig = sweep(tuned_lab.con, "slow_agent_response", "gap_s", [5, 15, 60])
+    frame, fig = sweep(tuned_lab, "slow_agent_response", "gap_s", [5, 15, 60])
     flagged = frame["flagged"].to_list()
     assert flagged == sorted(flagged, reverse=True)
     assert frame["recall"][0] >= frame["recall"][2]
     assert fig.data[0].x is not None
     with pytest.raises(CriteriaError):
-        sweep(tuned_lab.con, "slow_agent_response", "nope", [1])
+        sweep(tuned_lab, "slow_agent_response", "nope", [1])
 
 
 def test_flag_tuner_updates_counts_and_changes(tuned_lab):
@@ -54,7 +54,7 @@ def test_flag_tuner_updates_counts_and_changes(tuned_lab):
     assert tuner.counts.value != before
     assert "no longer flagged" in tuner.changes.value
     assert tuner.current.params["gap_s"] == 60
-    run_flags(tuned_lab.con)  # drops the shared features table; the tuner rebuilds it
+    run_flags(tuned_lab)  # drops the shared features table; the tuner rebuilds it
     tuner.sliders.children[0].value = 30
     assert "flagged" in tuner.counts.value
 
@@ -81,7 +81,7 @@ def scored_sample(tmp_path_factory):
     path = work / "quality.duckdb"
     with convolab.open(path) as lab:
         lab.ingest(write_conversations(work / "sample.jsonl", 1500, seed=3))
-        score_store(lab.con)
+        score_store(lab)
     return path
 
 
@@ -89,8 +89,8 @@ def test_built_ins_meet_the_quality_bars_on_scored_generated_data(scored_sample)
     import convolab
 
     with convolab.open(scored_sample) as lab:
-        n = lab.con.execute("SELECT count(*) FROM conversations").fetchone()[0]
-        frame = evaluate_flags(lab.con)
+        n = lab.execute("SELECT count(*) FROM conversations").fetchone()[0]
+        frame = evaluate_flags(lab)
         assert frame.height == 11
         for r in frame.to_dicts():
             assert 0 < r["flagged"] < n / 2, r  # fires on some, not on most
@@ -99,7 +99,7 @@ def test_built_ins_meet_the_quality_bars_on_scored_generated_data(scored_sample)
         for name, param, values in [("frustrated_customer", "threshold", [0.45, 0.62]),
                                     ("sentiment_worsened", "end_max", [-0.35, -0.65]),
                                     ("duration_anomaly", "z", [4.2, 5.8])]:
-            swept, _ = sweep(lab.con, name, param, values)
+            swept, _ = sweep(lab, name, param, values)
             for r in swept.to_dicts():
                 assert r["recall"] >= 0.9 and r["precision"] >= 0.8, (name, r)
 

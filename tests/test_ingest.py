@@ -259,8 +259,8 @@ def test_clean_generated_data_never_takes_the_exact_path(lab, sample_jsonl):
     from convolab.ingest import jsonl
     from convolab.ingest.staging import install_macros
 
-    install_macros(lab.con)
-    assert jsonl.stage(lab.con, sample_jsonl) == 0
+    install_macros(lab)
+    assert jsonl.stage(lab, sample_jsonl) == 0
 
 
 def test_fast_path_line_numbers_survive_blank_lines_and_a_duplicate(lab, tmp_path):
@@ -309,7 +309,7 @@ def test_line_numbers_hold_when_the_file_is_read_in_parallel_pieces(lab, tmp_pat
     monkeypatch.setattr(sources, "BUFFER_BYTES", 1 << 16)  # ~40 pieces
     fallbacks = []
     monkeypatch.setattr(jsonl, "load_lines", lambda *a: fallbacks.append(a))
-    lab.con.execute("SET threads = 4")
+    lab.execute("SET threads = 4")
     report = lab.ingest(path)
     assert fallbacks == []  # the parallel reader's order-keeping plan was used
     assert report.rejected == 1 and report.reasons()[0][1] == 701

@@ -11,9 +11,8 @@ import polars as pl
 import pytest
 
 import convolab
-from convolab import schema
 from convolab.conversations import TABLE_COLUMNS
-from convolab.store import TABLE_KEYS
+from convolab.store import TABLE_KEYS, schema
 
 from .conftest import conversation
 
@@ -122,7 +121,7 @@ def test_missing_conversation_is_a_keyerror_with_the_id(lab):
 def test_delete_removes_every_derived_row_and_is_audited(lab, write_jsonl, monkeypatch):
     monkeypatch.setenv("CONVOLAB_USER", "qa-lead")
     lab.ingest(write_jsonl([conversation("keep"), conversation("gone", ground_truth=["function_failed"])]))
-    lab.con.execute("INSERT INTO flags (conversation_id, criterion, severity, reason, source, created_at)"
+    lab.execute("INSERT INTO flags (conversation_id, criterion, severity, reason, source, created_at)"
                     " VALUES ('gone', 'manual', 'low', 'r', 'manual', now()::TIMESTAMP)")
     removed = lab.delete("gone")
     assert removed["messages"] == 2 and removed["flags"] == 1 and removed["ground_truth"] == 1
@@ -145,14 +144,14 @@ def test_export_formats_and_csv_formula_neutralisation(lab, write_jsonl):
 
 
 def _flag(lab, cid: str, criterion: str) -> int:
-    return lab.con.execute(
+    return lab.execute(
         "INSERT INTO flags (conversation_id, criterion, severity, reason, source, created_at)"
         " VALUES (?, ?, 'high', 'r', 'manual', now()::TIMESTAMP) RETURNING flag_id", [cid, criterion]
     ).fetchone()[0]
 
 
 def _decide(lab, flag_id: int, cid: str, criterion: str, decision: str, at: str) -> None:
-    lab.con.execute(
+    lab.execute(
         "INSERT INTO flag_decisions (flag_id, conversation_id, criterion, decision, reviewer, decided_at)"
         " VALUES (?, ?, ?, ?, 'qa', ?::TIMESTAMP)", [flag_id, cid, criterion, decision, at]
     )
@@ -197,7 +196,7 @@ def test_page_rows_agree_with_per_row_lookups(flagged_lab, monkeypatch):
     assert [{k: r[k] for k in ("id", "flagged", "functions", "tags", "parameters")} for r in rows] == \
         _reference(flagged_lab, rows)
     # Long listings take the set-based path; force it on the same page and compare.
-    import convolab.store as store
+    import convolab.store.pages as store
 
     monkeypatch.setattr(store, "_IN_LIST_MAX", 5)
     assert flagged_lab.list_conversations(sort="duration", descending=True, limit=40, offset=20).equals(page)
@@ -222,7 +221,7 @@ def test_a_page_reads_no_child_table_and_its_flags_through_an_index(sample_lab, 
     """A page's cost must follow the page, not the store: no child table is read, flags are index scans."""
     cid = sample_lab.list_conversations(limit=1)["id"][0]
     _flag(sample_lab, cid, "manual_check")
-    real = sample_lab.con
+    real = sample_lab._con  # a store test: record what the store itself sends to DuckDB
     queries: list[str] = []
 
     class Recording:
@@ -233,19 +232,19 @@ def test_a_page_reads_no_child_table_and_its_flags_through_an_index(sample_lab, 
         def __getattr__(self, name):
             return getattr(real, name)
 
-    monkeypatch.setattr(sample_lab, "con", Recording())
+    monkeypatch.setattr(sample_lab, "_con", Recording())
     page = sample_lab.list_conversations(status="completed", sort="duration", limit=50)
-    monkeypatch.setattr(sample_lab, "con", real)
+    monkeypatch.setattr(sample_lab, "_con", real)
     assert page.height == 50 and page["tags"].drop_nulls().len() > 0 and page["functions"].list.len().sum() > 0
     assert queries, "the recorder saw no query"
     read = [q for q in queries if re.search(r"\b(FROM|JOIN)\s+(messages|function_calls|tags|parameters)\b", q, re.I)]
     assert read == [], read
     # The flags lookup (the page's last query) is answered from the flags index.
     out = tmp_path / "profile.json"
-    sample_lab.con.execute("PRAGMA enable_profiling = 'json'")
-    sample_lab.con.execute(f"PRAGMA profiling_output = '{out}'")
+    sample_lab.execute("PRAGMA enable_profiling = 'json'")
+    sample_lab.execute(f"PRAGMA profiling_output = '{out}'")
     sample_lab.list_conversations(status="completed", sort="duration", limit=50)
-    sample_lab.con.execute("PRAGMA disable_profiling")
+    sample_lab.execute("PRAGMA disable_profiling")
     scans: dict[str, str] = {}
 
     def walk(node: dict) -> None:
@@ -263,7 +262,7 @@ def test_page_summaries_match_the_child_tables(sample_lab):
     """functions/tags/parameters on a page (summary columns, schema v7) equal the child rows, in order."""
     page = sample_lab.list_conversations(limit=None)
     want = {
-        r[0]: r[1:] for r in sample_lab.con.execute(
+        r[0]: r[1:] for r in sample_lab.execute(
             """
             SELECT c.id,
                    coalesce((SELECT list(name ORDER BY seq) FROM function_calls f WHERE f.conversation_id = c.id), []),
@@ -316,7 +315,7 @@ def _orders_fresh(lab) -> bool:
 @pytest.fixture
 def eager_orders(monkeypatch):
     """Every ingest rebuilds the order tables, as a bulk load into a big store does."""
-    from convolab import store
+    from convolab.store import workbench as store
 
     monkeypatch.setattr(store, "_ORDERS_MIN_STORE", 0)
     monkeypatch.setattr(store, "_ORDERS_MIN_LOAD", 1)
@@ -351,14 +350,14 @@ def test_a_stale_order_table_is_never_read(sample_lab, tmp_path):
     """Plain SQL writes bypass ingest: the changed count marks every order table stale."""
     lab = sample_lab
     lab.refresh_table_orders()
-    lab.con.execute("INSERT INTO conversations (id, flow, platform, status, duration_s) VALUES"
+    lab.execute("INSERT INTO conversations (id, flow, platform, status, duration_s) VALUES"
                     " ('raw-1', 'Raw', 'web', 'failed', 1e9)")
     assert not _orders_fresh(lab)
     assert lab.list_conversations(sort="duration", limit=1)["id"][0] == "raw-1"  # sorted directly
-    lab.con.execute("DELETE FROM conversations WHERE id = 'raw-1'")
-    lab.con.execute("INSERT INTO conversations (id, flow, platform, status, duration_s) VALUES"
+    lab.execute("DELETE FROM conversations WHERE id = 'raw-1'")
+    lab.execute("INSERT INTO conversations (id, flow, platform, status, duration_s) VALUES"
                     " ('raw-2', 'Raw', 'web', 'failed', 0)")
-    lab.con.execute("CHECKPOINT")
+    lab.execute("CHECKPOINT")
     path = lab.path
     lab.close()
     with convolab.open(path, read_only=True) as reader:  # cannot rebuild: sorts the store itself
@@ -387,8 +386,8 @@ def test_emotion_filter_reads_the_newest_scoring_run(sample_lab):
     cid = sample_lab.list_conversations(limit=1)["id"][0]
     insert = ("INSERT INTO conversation_emotions (conversation_id, model_id, top_emotions, refreshed_at)"
               " VALUES (?, ?, ?, ?)")
-    sample_lab.con.execute(insert, [cid, "old-model", ["grief"], "2026-01-01 00:00:00"])
-    sample_lab.con.execute(insert, [cid, "new-model", ["relief"], "2026-02-01 00:00:00"])
+    sample_lab.execute(insert, [cid, "old-model", ["grief"], "2026-01-01 00:00:00"])
+    sample_lab.execute(insert, [cid, "new-model", ["relief"], "2026-02-01 00:00:00"])
     assert sample_lab.list_conversations(emotion="relief")["id"].to_list() == [cid]
     assert sample_lab.list_conversations(emotion="grief").height == 0  # superseded by the newer run
     assert sample_lab.count_conversations(emotion="relief") == 1

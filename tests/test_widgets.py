@@ -17,7 +17,7 @@ pytest.importorskip("ipywidgets")
 
 from convolab.widgets import ConversationDetail, ConversationTable  # noqa: E402
 from convolab.widgets._html import TABLE_HEADERS, esc  # noqa: E402
-from convolab.widgets.detail import decide_flag  # noqa: E402
+from convolab.flags import decide  # noqa: E402
 
 PAYLOADS = ('<script>window.__pwned=1</script>', '<img src=x onerror="window.__pwned=1">')
 
@@ -47,7 +47,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = root / "store.duckdb"
     with convolab.open(db) as lab:
         lab.ingest(src)
-        lab.con.execute(
+        lab.execute(
             "INSERT INTO flags (conversation_id, criterion, severity, reason, source, created_at)"
             " VALUES ('c-evil', 'xss', 'high', ?, 'manual', now()::TIMESTAMP)", [PAYLOADS[0]])
     return db
@@ -136,7 +136,7 @@ def test_flag_decision_persists_and_delete_refreshes(lab) -> None:
     confirm.click()
     flags = lab.list_flags(conversation_id="c-evil")
     assert flags["decision"][0] == "confirmed" and flags["note"][0] == "looks real"
-    decide_flag(lab, int(flag_id), "dismissed", reviewer="qa2", note=None)
+    decide(lab, int(flag_id), "dismissed", reviewer="qa2", note=None)
     assert lab.list_flags(conversation_id="c-evil")["decision"][0] == "dismissed"
     detail.new_criterion.value = "manual_check"
     detail.add_button.click()
@@ -174,13 +174,13 @@ def test_serve_rejects_unknown_dashboard_and_builds_safe_voila_command(tmp_path:
 
 def test_detail_shows_sentiment_and_message_emotions_when_scored(lab) -> None:
     cid = lab.list_conversations(limit=1, sort="id", descending=False)["id"][0]
-    lab.con.execute(
+    lab.execute(
         "INSERT INTO message_emotions (model_id, text_hash, emotions, polarity, sentiment, scored_at)"
         " SELECT DISTINCT 'm1', md5(text), ['annoyance'], 'negative', -0.4, now()::TIMESTAMP"
         " FROM messages WHERE conversation_id = ? AND role = 'customer'",
         [cid],
     )
-    lab.con.execute(
+    lab.execute(
         "INSERT INTO conversation_emotions (conversation_id, model_id, n_messages, top_emotions, top_scores,"
         " polarity, sentiment, trend, refreshed_at)"
         " VALUES (?, 'm1', 2, ['annoyance', 'curiosity', 'gratitude'], [0.5, 0.2, 0.1], 'negative', -0.4,"
@@ -200,12 +200,12 @@ def test_download_audio_link_when_recording_exists(lab, tmp_path: Path) -> None:
     cid = lab.list_conversations(limit=1, sort="id", descending=True)["id"][0]
     wav = tmp_path / "call.wav"
     wav.write_bytes(b"RIFF....WAVEfmt ")
-    lab.con.execute("UPDATE conversations SET recording = ? WHERE id = ?", [str(wav), cid])
+    lab.execute("UPDATE conversations SET recording = ? WHERE id = ?", [str(wav), cid])
     detail = ConversationDetail(lab)
     detail.show(cid)
     audio = re.search(r'download="call.wav" href="data:audio/[-\w]+;base64,([^"]+)">Download Audio', detail.downloads.value)
     assert audio and base64.b64decode(audio.group(1)) == wav.read_bytes()
-    lab.con.execute("UPDATE conversations SET recording = 'missing/none.wav' WHERE id = ?", [cid])
+    lab.execute("UPDATE conversations SET recording = 'missing/none.wav' WHERE id = ?", [cid])
     detail.show(cid)
     assert "file not available" in detail.downloads.value
 

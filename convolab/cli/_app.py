@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -51,7 +50,9 @@ def resolve_db(db: Path | None) -> Path:
 
 def progress_enabled() -> bool:
     """Progress bars only on an interactive terminal (never in CI logs or --json)."""
-    return sys.stderr.isatty() and not os.environ.get("CI")
+    from convolab import settings
+
+    return sys.stderr.isatty() and not settings.current().ci
 
 
 def open_store(db: Path | None, *, must_exist: bool = True) -> Any:

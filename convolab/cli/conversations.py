@@ -287,13 +287,13 @@ def _optional_steps():
     def score(lab):
         from convolab.emotions import score_store
 
-        result = score_store(lab.con)
+        result = score_store(lab)
         return f"scored {result['scored']:,} customer messages with {result['model_id']}"
 
     def flag(lab):
         from convolab.flags import run_flags
 
-        counts = run_flags(lab.con)
+        counts = run_flags(lab)
         return ", ".join(f"{k}={v}" for k, v in counts.items()) if isinstance(counts, dict) else str(counts)
 
     return [("3. emotions", score), ("4. review flags", flag)]

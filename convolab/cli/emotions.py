@@ -148,7 +148,7 @@ def score_command(
                     bar.update(task, completed=done, total=total)
 
                 result = score_store(
-                    workbench.con,
+                    workbench,
                     model=emotion_model,
                     batch_size=batch_size,
                     include_agent=include_agent,
@@ -156,7 +156,7 @@ def score_command(
                 )
         else:
             result = score_store(
-                workbench.con,
+                workbench,
                 model=emotion_model,
                 batch_size=batch_size,
                 include_agent=include_agent,

@@ -35,7 +35,7 @@ def flag_command(
     try:
         loaded = load_criteria(criteria)
         with open_store(db) as lab:
-            counts = run_flags(lab.con, loaded)
+            counts = run_flags(lab, loaded)
     except ConvolabError as exc:
         fail(str(exc))
     version = criteria_version(loaded)
@@ -80,6 +80,7 @@ def eval_flags_command(
     as_json: JsonOption = False,
 ) -> None:
     """Precision, recall, F1 and support of each criterion against labels (writes no flags)."""
+    from convolab.emotions.scoring import has_scores
     from convolab.flags import evaluate_flags, load_criteria
     from convolab.flags.tuning import quality_table
 
@@ -88,9 +89,9 @@ def eval_flags_command(
     try:
         loaded = load_criteria(criteria)
         with open_store(db) as lab:
-            frame = evaluate_flags(lab.con, loaded, labels=labels)
-            conversations = lab.con.execute("SELECT count(*) FROM conversations").fetchone()[0]
-            scored = lab.con.execute("SELECT count(*) FROM emotion_runs").fetchone()[0]
+            frame = evaluate_flags(lab, loaded, labels=labels)
+            conversations = lab.count_conversations()
+            scored = has_scores(lab)
     except ConvolabError as exc:
         fail(str(exc))
     if as_json:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from convolab import settings
 from convolab.cli._app import DbOption, app, console, fail, resolve_db
 
 __all__ = ["DASHBOARDS", "dashboard_path", "voila_command"]
@@ -58,11 +58,11 @@ def serve(
     if not notebook.is_file():
         fail(f"dashboard {dashboard!r} is not installed ({notebook} is missing)")
     if shutil.which("voila") is None and not _has_voila():
-        fail("voila is not installed: pip install 'convolab[dashboards]'")
+        fail("voila is not installed: pip install 'convolab[widgets]'")
     path = resolve_db(db)
     if not path.exists():
         fail(f"no store at {path}; create one with `convolab ingest` or `convolab generate`")
-    env = {**os.environ, "CONVOLAB_DB": str(path.resolve())}
+    env = settings.child_environment(CONVOLAB_DB=str(path.resolve()))
     console.print(f"Serving {dashboard} on http://127.0.0.1:{port}/ (store {path}); Ctrl-C stops it.")
     try:
         code = subprocess.call(voila_command(notebook, port=port, open_browser=not no_browser), env=env)

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import ModuleType
 
+from convolab import settings
+from convolab._deps import require
 from convolab.errors import MissingExtra
 
 BASE_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_LENGTH = 64
-
-
-def require(module: str) -> ModuleType:
-    """Import ``module`` or raise :class:`MissingExtra` naming the ``emotions`` extra."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise MissingExtra(module, "emotions") from exc
 
 
 def base_model_dir() -> Path:
@@ -38,6 +29,6 @@ def set_threads() -> None:
     import os
 
     torch = require("torch")
-    wanted = int(os.environ.get("CONVOLAB_THREADS", "0") or 0) or min(os.cpu_count() or 1, 8)
+    wanted = settings.current().threads or min(os.cpu_count() or 1, 8)
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from convolab import settings
 from convolab.emotions._base import MAX_LENGTH, base_model_dir, require, set_threads
 from convolab.emotions.labels import LABELS
 from convolab.errors import ConvolabError
@@ -138,7 +139,7 @@ def resolve_precision(precision: str | None = None) -> str:
     """
     wanted = (precision or "auto").lower()
     if wanted == "auto":
-        wanted = os.environ.get("CONVOLAB_EMOTION_PRECISION", "auto").lower() or "auto"
+        wanted = settings.current().emotion_precision or "auto"
     if wanted not in PRECISIONS:
         raise UnknownModel(f"unknown precision {wanted!r}; choose one of {', '.join(PRECISIONS)}")
     if wanted != "auto":
@@ -232,7 +233,7 @@ def _load_transformers(name: str, precision: str) -> EmotionModel:
     transformers = require("transformers")
 
     local = Path(name).expanduser()
-    offline = local.is_dir() or os.environ.get("HF_HUB_OFFLINE") == "1"
+    offline = local.is_dir() or settings.current().hf_offline
     try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(name, local_files_only=offline)
         hf = transformers.AutoModelForSequenceClassification.from_pretrained(

@@ -2,24 +2,25 @@
 
 Set-based SQL picks the texts a model has not scored yet (deduplicated by
 ``md5(text)``); Python only runs batched inference on them. See
-:mod:`convolab.emotions.schema` for the tables.
+:mod:`convolab.store.schema.emotions` for the tables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import numpy as np
 
-from convolab._db import transaction
 from convolab.emotions.labels import LABELS, POLARITY_GROUPS
 from convolab.emotions.model import EmotionModel, load_model
-from convolab.emotions.schema import polarity_sql
 
-__all__ = ["score_store", "refresh_conversation_emotions"]
+if TYPE_CHECKING:
+    from convolab.store import Workbench
+
+
+__all__ = ["has_scores", "polarity_sql", "refresh_conversation_emotions", "score_store"]
 
 CUSTOMER_ROLES = ("customer",)
 AGENT_ROLES = ("agent", "human_agent")
@@ -46,6 +47,23 @@ _DISTINCT_SQL = """
 SELECT count(DISTINCT md5(text)) FROM messages
 WHERE list_contains(?, role) AND text IS NOT NULL AND trim(text) <> ''
 """
+
+
+def _group_sql(group: str, prefix: str) -> str:
+    return "(" + " + ".join(f"{prefix}{label}" for label in POLARITY_GROUPS[group]) + ")"
+
+
+def polarity_sql(prefix: str = "") -> str:
+    """SQL expression of the polarity rule (:func:`convolab.emotions.polarity`) over label columns.
+
+    ``prefix`` qualifies the label columns, e.g. ``"e."``.
+    """
+    p, n, a = (_group_sql(g, prefix) for g in ("positive", "negative", "ambiguous"))
+    return (
+        f"CASE WHEN {prefix}neutral > greatest({p}, {n}, {a}) THEN 'neutral'"
+        f" WHEN {p} >= {n} AND {p} >= {a} THEN 'positive'"
+        f" WHEN {n} >= {a} THEN 'negative' ELSE 'ambiguous' END"
+    )
 
 
 def _utcnow() -> datetime:
@@ -84,7 +102,7 @@ def _rows(model: EmotionModel, hashes: list[str], probs: np.ndarray) -> Any:
 
 
 def score_store(
-    con: duckdb.DuckDBPyConnection,
+    store: Workbench,
     *,
     model: str | EmotionModel | None = None,
     batch_size: int = 64,
@@ -99,7 +117,7 @@ def score_store(
 
     Parameters
     ----------
-    con : duckdb.DuckDBPyConnection
+    store : Workbench
         Connection to a store migrated to schema version 2 or later.
     model : str or EmotionModel, optional
         As for :func:`~convolab.emotions.model.load_model`; ``None`` is the default.
@@ -119,8 +137,8 @@ def score_store(
     m = model if isinstance(model, EmotionModel) else load_model(model)
     roles = list(CUSTOMER_ROLES + (AGENT_ROLES if include_agent else ()))
     started = _utcnow()
-    missing = con.execute(_MISSING_SQL, [roles, m.model_id]).fetchall()
-    distinct = con.execute(_DISTINCT_SQL, [roles]).fetchone()[0]
+    missing = store.execute(_MISSING_SQL, [roles, m.model_id]).fetchall()
+    distinct = store.execute(_DISTINCT_SQL, [roles]).fetchone()[0]
     total = len(missing)
     if progress is not None:
         progress(0, total)
@@ -128,17 +146,12 @@ def score_store(
         chunk = missing[start : start + _CHUNK]
         probs = m.predict_proba([text for _, text in chunk], batch_size=batch_size)
         batch = _rows(m, [h for h, _ in chunk], probs)
-        con.register("_convolab_emotion_batch", batch)
-        try:
-            con.execute(
-                "INSERT INTO message_emotions BY NAME SELECT * FROM _convolab_emotion_batch"
-            )
-        finally:
-            con.unregister("_convolab_emotion_batch")
+        with store.registered("_convolab_emotion_batch", batch):
+            store.execute("INSERT INTO message_emotions BY NAME SELECT * FROM _convolab_emotion_batch")
         if progress is not None:
             progress(min(start + _CHUNK, total), total)
-    conversations = refresh_conversation_emotions(con, m.model_id)
-    con.execute(
+    conversations = refresh_conversation_emotions(store, m.model_id)
+    store.execute(
         "INSERT INTO emotion_runs VALUES (?, ?, ?, ?, ?)",
         [m.model_id, started, _utcnow(), total, distinct - total],
     )
@@ -150,16 +163,21 @@ def score_store(
     }
 
 
+def has_scores(store: Workbench) -> bool:
+    """Whether any scoring run has written emotion scores to the store."""
+    return bool(store.execute("SELECT count(*) FROM emotion_runs").scalar())
+
+
 def _mean_columns(prefix: str = "") -> str:
     return ", ".join(f"avg({prefix}{label}) AS {label}" for label in LABELS)
 
 
-def refresh_conversation_emotions(con: duckdb.DuckDBPyConnection, model_id: str) -> int:
+def refresh_conversation_emotions(store: Workbench, model_id: str) -> int:
     """Rebuild ``conversation_emotions`` for one model from its customer-message scores.
 
     Parameters
     ----------
-    con : duckdb.DuckDBPyConnection
+    store : Workbench
         The store.
     model_id : str
         Which model's scores to summarise.
@@ -217,10 +235,10 @@ def refresh_conversation_emotions(con: duckdb.DuckDBPyConnection, model_id: str)
     JOIN tail AS t USING (conversation_id)
     JOIN ranked AS r USING (conversation_id)
     """  # noqa: S608
-    with transaction(con):
-        con.execute("DELETE FROM conversation_emotions WHERE model_id = ?", [model_id])
-        con.execute(f"INSERT INTO conversation_emotions {sql}", [model_id, model_id])
-    row = con.execute(
+    with store.transaction():
+        store.execute("DELETE FROM conversation_emotions WHERE model_id = ?", [model_id])
+        store.execute(f"INSERT INTO conversation_emotions {sql}", [model_id, model_id])
+    row = store.execute(
         "SELECT count(*) FROM conversation_emotions WHERE model_id = ?", [model_id]
     ).fetchone()
     return int(row[0])

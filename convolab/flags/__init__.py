@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from convolab.flags.criteria import Criterion, criteria_version, load_criteria, run_flags
 from convolab.flags.features import invalidate_features
-from convolab.flags.review import add_manual_flag, confirm_flag, dismiss_flag
+from convolab.flags.review import add_manual_flag, confirm_flag, decide, dismiss_flag
 from convolab.flags.tuning import evaluate_flags, sweep
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "add_manual_flag",
     "confirm_flag",
     "criteria_version",
+    "decide",
     "dismiss_flag",
     "evaluate_flags",
     "invalidate_features",

@@ -17,20 +17,24 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import yaml
 
-from convolab._db import transaction
 from convolab.errors import CriteriaError
 from convolab.flags.features import FEATURES, FEATURES_TABLE, ensure_features
+from convolab.store import DatabaseError
 
-__all__ = ["Criterion", "DEFAULT_CRITERIA", "criteria_version", "load_criteria", "run_flags"]
+if TYPE_CHECKING:
+    from convolab.store import Workbench
+
+
+__all__ = ["DEFAULT_CRITERIA", "NAME_PATTERN", "Criterion", "criteria_version", "load_criteria", "run_flags"]
 
 DEFAULT_CRITERIA = Path(__file__).with_name("default.yml")
 SEVERITIES = ("low", "medium", "high")
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: What a criterion or param name may be (matched whole: "xx\n" is not a name).
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
 _TOKEN = re.compile(
     r"""\s*(?:
         (?P<number>\d+(?:\.\d+)?)
@@ -186,7 +190,7 @@ def _param_sql(c: Criterion, name: str, *, text: bool) -> tuple[str, list[Any]]:
 
 def _compile(c: Criterion) -> _Compiled:
     """Validate a criterion and translate it to SQL fragments plus bound params."""
-    if not _NAME.match(c.name):
+    if not isinstance(c.name, str) or not NAME_PATTERN.fullmatch(c.name):
         raise CriteriaError("name must be lower-case letters, digits and underscores", criterion=c.name)
     if c.severity not in SEVERITIES:
         raise CriteriaError(f"severity must be one of {', '.join(SEVERITIES)}, got {c.severity!r}", criterion=c.name)
@@ -197,7 +201,7 @@ def _compile(c: Criterion) -> _Compiled:
             raise CriteriaError(f"flow_params for {flow!r} may only override params defined in params",
                                 criterion=c.name)
     for name in c.params:
-        if not _NAME.match(name):
+        if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
             raise CriteriaError(f"bad param name {name!r}", criterion=c.name)
 
     sql: list[str] = []
@@ -307,24 +311,24 @@ def _compile(c: Criterion) -> _Compiled:
     return _Compiled(where, params, reason, rparams, evidence, ev_params, patterns, list(dict.fromkeys(used)))
 
 
-def _validate_sql(con: duckdb.DuckDBPyConnection, c: Criterion, comp: _Compiled) -> None:
+def _validate_sql(store: Workbench, c: Criterion, comp: _Compiled) -> None:
     for pattern in comp.patterns:
         try:
-            con.execute("SELECT regexp_matches('', ?)", [pattern]).fetchall()
-        except duckdb.Error as exc:
+            store.execute("SELECT regexp_matches('', ?)", [pattern]).fetchall()
+        except DatabaseError as exc:
             raise CriteriaError(f"bad regular expression {pattern!r}: {str(exc).splitlines()[0]}",
                                 criterion=c.name) from exc
     try:
-        con.execute(
+        store.execute(
             f"SELECT {comp.reason}, {comp.evidence} FROM {_FEATURES_TABLE} f WHERE {comp.where} LIMIT 0",  # noqa: S608
             [*comp.reason_params, *comp.evidence_params, *comp.where_params],
         ).fetchall()
-    except duckdb.Error as exc:
+    except DatabaseError as exc:
         raise CriteriaError(f"condition does not compile: {str(exc).splitlines()[0]}", criterion=c.name) from exc
 
 
 def compile_criteria(
-    con: duckdb.DuckDBPyConnection, criteria: list[Criterion], *, refresh: bool = False
+    store: Workbench, criteria: list[Criterion], *, refresh: bool = False
 ) -> list[tuple[Criterion, _Compiled]]:
     """Validate every criterion (syntax, names, types, SQL) against the store's features.
 
@@ -332,14 +336,14 @@ def compile_criteria(
     criteria read (only those; see :func:`convolab.flags.features.ensure_features`).
     """
     compiled = [(c, _compile(c)) for c in criteria]
-    ensure_features(con, {f for _, comp in compiled for f in comp.features}, refresh=refresh)
+    ensure_features(store, {f for _, comp in compiled for f in comp.features}, refresh=refresh)
     for c, comp in compiled:
-        _validate_sql(con, c, comp)
+        _validate_sql(store, c, comp)
     return compiled
 
 
 def run_flags(
-    con: duckdb.DuckDBPyConnection,
+    store: Workbench,
     criteria: list[Criterion] | None = None,
     *,
     criteria_version: str | None = None,
@@ -361,8 +365,8 @@ def run_flags(
 
     Parameters
     ----------
-    con
-        The store's DuckDB connection (``Workbench.con``).
+    store
+        The store (what :func:`convolab.open` returns).
     criteria
         Criteria to run; default the built-in library.
     criteria_version
@@ -378,17 +382,17 @@ def run_flags(
     Examples
     --------
     >>> lab = convolab.open("data/convolab.duckdb")   # doctest: +SKIP
-    >>> run_flags(lab.con)                            # doctest: +SKIP
+    >>> run_flags(lab)                          # doctest: +SKIP
     {'frustrated_customer': 12, ...}
     """
     criteria = load_criteria() if criteria is None else list(criteria)
     version = criteria_version or globals()["criteria_version"](criteria)
-    compiled = compile_criteria(con, criteria, refresh=refresh)
+    compiled = compile_criteria(store, criteria, refresh=refresh)
     counts: dict[str, int] = {}
-    with transaction(con):
+    with store.transaction():
         for c, comp in compiled:
-            con.execute("DELETE FROM flags WHERE source = 'criteria' AND criterion = ?", [c.name])
-            n = con.execute(
+            store.execute("DELETE FROM flags WHERE source = 'criteria' AND criterion = ?", [c.name])
+            n = store.execute(
                 f"""
                 INSERT INTO flags (conversation_id, criterion, severity, reason, evidence,
                                    criteria_version, source, created_at)

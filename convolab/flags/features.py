@@ -25,8 +25,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import duckdb
+from convolab.store import DatabaseError
+
+if TYPE_CHECKING:
+    from convolab.store import Workbench
+
 
 __all__ = [
     "FEATURES",
@@ -293,13 +298,13 @@ def features_in_sql(sql: str) -> set[str]:
     return {m for m in _FEATURE_REF.findall(sql) if m in FEATURES}
 
 
-def _fingerprints(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+def _fingerprints(store: Workbench) -> tuple[str, str]:
     """(core, emotions): cheap summaries that change whenever the data features read changes.
 
     Loads and upserts change ``content_hash`` and ``ingested_at``, deletes change
     counts; a scoring run adds an ``emotion_runs`` row and score rows.
     """
-    core = con.execute(
+    core = store.execute(
         """
         SELECT concat_ws(':',
             (SELECT count(*) FROM conversations),
@@ -309,7 +314,7 @@ def _fingerprints(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
         """
     ).fetchone()[0]
     try:
-        emo = con.execute(
+        emo = store.execute(
             """
             SELECT concat_ws(':', (SELECT count(*) FROM emotion_runs),
                 (SELECT coalesce(max(finished_at)::VARCHAR, '') FROM emotion_runs),
@@ -317,29 +322,29 @@ def _fingerprints(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
                 (SELECT count(*) FROM message_emotions), (SELECT count(*) FROM conversation_emotions))
             """
         ).fetchone()[0]
-    except duckdb.Error:
+    except DatabaseError:
         emo = "none"
     return str(core), str(emo)
 
 
-def _state(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+def _state(store: Workbench) -> dict[str, str]:
     """Built groups and the fingerprint each was built from ({} when there is no cache)."""
-    found = con.execute(
+    found = store.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name IN (?, ?)",
         [FEATURES_TABLE, _STATE_TABLE],
     ).fetchone()[0]
     if found != 2:
         return {}
-    return dict(con.execute(f"SELECT grp, fingerprint FROM {_STATE_TABLE}").fetchall())  # noqa: S608
+    return dict(store.execute(f"SELECT grp, fingerprint FROM {_STATE_TABLE}").fetchall())  # noqa: S608
 
 
-def invalidate_features(con: duckdb.DuckDBPyConnection) -> None:
+def invalidate_features(store: Workbench) -> None:
     """Drop the cached features, so the next evaluation recomputes them."""
-    con.execute(f"DROP TABLE IF EXISTS {FEATURES_TABLE}")
-    con.execute(f"DROP TABLE IF EXISTS {_STATE_TABLE}")
+    store.execute(f"DROP TABLE IF EXISTS {FEATURES_TABLE}")
+    store.execute(f"DROP TABLE IF EXISTS {_STATE_TABLE}")
 
 
-def ensure_features(con: duckdb.DuckDBPyConnection, features: Iterable[str] = (), *,
+def ensure_features(store: Workbench, features: Iterable[str] = (), *,
                     refresh: bool = False) -> list[str]:
     """Make ``_flag_features`` hold (at least) the given features, up to date.
 
@@ -348,8 +353,8 @@ def ensure_features(con: duckdb.DuckDBPyConnection, features: Iterable[str] = ()
 
     Parameters
     ----------
-    con
-        The store's DuckDB connection.
+    store
+        The store (what :func:`convolab.open` returns).
     features
         Feature names needed (see :data:`FEATURES`); the base columns are always there.
     refresh
@@ -357,13 +362,13 @@ def ensure_features(con: duckdb.DuckDBPyConnection, features: Iterable[str] = ()
     """
     order = list(_GROUPS)
     wanted = {GROUP_OF[f] for f in features if f in GROUP_OF} - {"base"}
-    core, emo = _fingerprints(con)
+    core, emo = _fingerprints(store)
     emotions = emo != "none" and not emo.startswith("0:")
 
     def fingerprint(group: str) -> str:
         return f"{core}|{emo}" if _GROUPS[group][0].emotions else core
 
-    state = {} if refresh else _state(con)
+    state = {} if refresh else _state(store)
     if state.get("base") == core:
         # Same conversations: keep the fresh groups, add missing ones, replace
         # stale ones (emotion groups after a new scoring run).
@@ -376,18 +381,18 @@ def ensure_features(con: duckdb.DuckDBPyConnection, features: Iterable[str] = ()
         drop = [feature for g in sorted(stale) for feature, _kind, _expr in _GROUPS[g][0].columns]
         cols, joins = _group_select(build, emotions=emotions)
         exclude = f" EXCLUDE ({', '.join(drop)})" if drop else ""
-        con.execute(
+        store.execute(
             f"CREATE OR REPLACE TEMP TABLE {FEATURES_TABLE} AS"  # noqa: S608 (fixed fragments only)
             f" SELECT f.*{exclude}{', ' + cols if cols else ''} FROM {FEATURES_TABLE} f {joins}"
         )
         groups = sorted(fresh | set(build), key=order.index)
     else:
         build = sorted(wanted, key=order.index)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {FEATURES_TABLE} AS "
+        store.execute(f"CREATE OR REPLACE TEMP TABLE {FEATURES_TABLE} AS "
                     f"{features_sql(emotions=emotions, groups=build)}")
         groups = build
         build = ["base", *build]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_STATE_TABLE} (grp VARCHAR, fingerprint VARCHAR)")
-    con.executemany(f"INSERT INTO {_STATE_TABLE} VALUES (?, ?)",  # noqa: S608
+    store.execute(f"CREATE OR REPLACE TEMP TABLE {_STATE_TABLE} (grp VARCHAR, fingerprint VARCHAR)")
+    store.executemany(f"INSERT INTO {_STATE_TABLE} VALUES (?, ?)",  # noqa: S608
                     [("base", core), *((g, fingerprint(g)) for g in groups)])
     return build

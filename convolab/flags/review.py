@@ -1,87 +1,116 @@
-"""QA decisions on review flags: confirm, dismiss, add a manual flag (all audited)."""
+"""QA decisions on review flags: confirm, dismiss, add a manual flag (all audited).
+
+Which decision counts (the newest) is the store's rule, in
+:mod:`convolab.store.reviews`; this module records decisions. Each decision and
+its audit entry are written in one transaction, as the reviewer who made it: an
+explicit ``reviewer``, else :func:`convolab.store.current_actor` (the Jupyter
+or JupyterHub user, ``CONVOLAB_USER``, the OS user).
+"""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import TYPE_CHECKING
 
-import duckdb
+from convolab.errors import ConversationNotFound, ConvolabError, FlagNotFound, InvalidArgument
+from convolab.flags.criteria import NAME_PATTERN, SEVERITIES
+from convolab.store import current_actor
 
-from convolab._db import transaction
-from convolab.errors import ConversationNotFound, ConvolabError
-from convolab.flags.criteria import SEVERITIES
+if TYPE_CHECKING:
+    from convolab.store import Workbench
 
-__all__ = ["add_manual_flag", "confirm_flag", "dismiss_flag"]
+__all__ = ["DECISIONS", "add_manual_flag", "confirm_flag", "decide", "dismiss_flag"]
 
-
-def _audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, target: str,
-           details: dict[str, Any], result: str) -> None:
-    con.execute(
-        "INSERT INTO audit_log (occurred_at, actor, action, target, details, result)"
-        " VALUES (now()::TIMESTAMP, ?, ?, ?, ?, ?)",
-        [actor, action, target, json.dumps(details, default=str), result],
-    )
+#: The decisions a reviewer can record on a flag.
+DECISIONS = ("confirmed", "dismissed")
+_NOTE_MAX = 10_000
 
 
-def _decide(con: duckdb.DuckDBPyConnection, flag_id: int, decision: str, reviewer: str, note: str | None) -> None:
-    row = con.execute("SELECT conversation_id, criterion FROM flags WHERE flag_id = ?", [flag_id]).fetchone()
+def decide(store: Workbench, flag_id: int, decision: str, *, reviewer: str | None = None,
+           note: str | None = None) -> dict[str, object]:
+    """Record a reviewer's decision on a flag (audited); returns what was recorded.
+
+    Parameters
+    ----------
+    store
+        The store.
+    flag_id
+        ``flags.flag_id``.
+    decision
+        ``"confirmed"`` or ``"dismissed"``.
+    reviewer
+        Who decided; default :func:`convolab.store.current_actor`.
+    note
+        Optional free text (at most 10,000 characters).
+
+    Raises
+    ------
+    FlagNotFound
+        No flag has this id.
+    """
+    if decision not in DECISIONS:
+        raise InvalidArgument(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
+    if isinstance(flag_id, bool) or not isinstance(flag_id, int):
+        raise InvalidArgument(f"flag id must be a whole number, got {flag_id!r}")
+    reviewer = reviewer or current_actor()
+    if note is not None and len(note) > _NOTE_MAX:
+        raise InvalidArgument(f"a note may have at most {_NOTE_MAX:,} characters")
+    row = store.execute("SELECT conversation_id, criterion FROM flags WHERE flag_id = ?", [flag_id]).fetchone()
     if row is None:
-        raise ConvolabError(f"no flag with id {flag_id}; list flags with `convolab flags`")
-    if not reviewer:
-        raise ConvolabError("a reviewer name is required for a QA decision")
+        raise FlagNotFound(flag_id)
     conversation_id, criterion = row
-    with transaction(con):
-        con.execute(
+    with store.transaction():
+        store.execute(
             "INSERT INTO flag_decisions (flag_id, conversation_id, criterion, decision, reviewer, note, decided_at)"
             " VALUES (?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
             [flag_id, conversation_id, criterion, decision, reviewer, note],
         )
         action = {"confirmed": "confirm_flag", "dismissed": "dismiss_flag"}[decision]
-        _audit(con, reviewer, action, conversation_id, {"flag_id": flag_id, "criterion": criterion, "note": note}, decision)
+        store.audit(action, target=conversation_id, actor=reviewer, result=decision,
+                    details={"flag_id": flag_id, "criterion": criterion, "note": note})
+    return {"flag_id": flag_id, "conversation_id": conversation_id, "criterion": criterion,
+            "decision": decision, "reviewer": reviewer, "note": note}
 
 
-def confirm_flag(con: duckdb.DuckDBPyConnection, flag_id: int, *, reviewer: str, note: str | None = None) -> None:
-    """Record that a reviewer confirmed a flag (audited).
-
-    Parameters
-    ----------
-    con
-        The store's DuckDB connection.
-    flag_id
-        ``flags.flag_id``.
-    reviewer
-        Who decided; written to ``flag_decisions`` and the audit log.
-    note
-        Optional free text.
-    """
-    _decide(con, flag_id, "confirmed", reviewer, note)
+def confirm_flag(store: Workbench, flag_id: int, *, reviewer: str | None = None, note: str | None = None) -> None:
+    """Record that a reviewer confirmed a flag (audited); see :func:`decide`."""
+    decide(store, flag_id, "confirmed", reviewer=reviewer, note=note)
 
 
-def dismiss_flag(con: duckdb.DuckDBPyConnection, flag_id: int, *, reviewer: str, note: str | None = None) -> None:
-    """Record that a reviewer dismissed a flag (audited); see :func:`confirm_flag`."""
-    _decide(con, flag_id, "dismissed", reviewer, note)
+def dismiss_flag(store: Workbench, flag_id: int, *, reviewer: str | None = None, note: str | None = None) -> None:
+    """Record that a reviewer dismissed a flag (audited); see :func:`decide`."""
+    decide(store, flag_id, "dismissed", reviewer=reviewer, note=note)
 
 
 def add_manual_flag(
-    con: duckdb.DuckDBPyConnection,
+    store: Workbench,
     conversation_id: str,
     criterion: str,
     *,
-    reviewer: str,
     reason: str,
+    reviewer: str | None = None,
     severity: str = "medium",
 ) -> int:
-    """Raise a flag by hand (``source='manual'``; kept across criteria re-runs). Returns its flag_id."""
+    """Raise a flag by hand (``source='manual'``; kept across criteria re-runs). Returns its flag_id.
+
+    ``criterion`` is a name like the built-in ones (lower-case letters, digits and
+    underscores); ``reviewer`` defaults to :func:`convolab.store.current_actor`.
+    """
     if severity not in SEVERITIES:
         raise ConvolabError(f"severity must be one of {', '.join(SEVERITIES)}, got {severity!r}")
-    if con.execute("SELECT 1 FROM conversations WHERE id = ?", [conversation_id]).fetchone() is None:
+    if not isinstance(criterion, str) or not NAME_PATTERN.fullmatch(criterion):
+        raise InvalidArgument(
+            f"criterion names are lower-case letters, digits and underscores, got {criterion!r}")
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidArgument("a manual flag needs a reason")
+    reviewer = reviewer or current_actor()
+    if not store.has_conversation(conversation_id):
         raise ConversationNotFound(conversation_id)
-    with transaction(con):
-        flag_id = con.execute(
+    with store.transaction():
+        flag_id = store.execute(
             "INSERT INTO flags (conversation_id, criterion, severity, reason, evidence, source, created_by, created_at)"
             " VALUES (?, ?, ?, ?, NULL, 'manual', ?, now()::TIMESTAMP) RETURNING flag_id",
             [conversation_id, criterion, severity, reason, reviewer],
-        ).fetchone()[0]
-        _audit(con, reviewer, "add_manual_flag", conversation_id,
-               {"flag_id": flag_id, "criterion": criterion, "severity": severity, "reason": reason}, "added")
+        ).scalar()
+        store.audit("add_manual_flag", target=conversation_id, actor=reviewer, result="added",
+                    details={"flag_id": flag_id, "criterion": criterion, "severity": severity, "reason": reason})
     return int(flag_id)

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import polars as pl
 
 from convolab.errors import CriteriaError
 from convolab.flags.criteria import _FEATURES_TABLE, Criterion, compile_criteria, load_criteria
 from convolab.flags.features import ensure_features, features_in_sql
+from convolab.store.reviews import latest_decisions_sql
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-__all__ = ["evaluate_flags", "quality_table", "sweep"]
+if TYPE_CHECKING:
+    from convolab.store import Workbench
+
+
+__all__ = ["evaluate_flags", "flagged_ids", "quality_table", "score_criterion", "sweep"]
 
 
 def _labels_sql(labels: str) -> str:
@@ -29,14 +33,11 @@ def _labels_sql(labels: str) -> str:
     if labels == "ground_truth":
         return "SELECT conversation_id, criterion, TRUE AS positive FROM ground_truth"
     if labels == "decisions":
-        return """
-            SELECT conversation_id, criterion, decision = 'confirmed' AS positive FROM flag_decisions
-            QUALIFY row_number() OVER (PARTITION BY conversation_id, criterion ORDER BY decided_at DESC) = 1
-        """
+        return f"SELECT conversation_id, criterion, decision = 'confirmed' AS positive FROM ({latest_decisions_sql()})"  # noqa: S608
     raise ValueError(f"labels must be 'ground_truth' or 'decisions', got {labels!r}")
 
 
-def _scores(con: duckdb.DuckDBPyConnection, name: str, where: str, params: list[Any], labels: str,
+def _scores(store: Workbench, name: str, where: str, params: list[Any], labels: str,
             *, ensure: bool = True) -> dict[str, Any]:
     """Flagged / true-positive / support counts for one criterion condition.
 
@@ -45,12 +46,12 @@ def _scores(con: duckdb.DuckDBPyConnection, name: str, where: str, params: list[
     they are current.
     """
     if ensure:
-        ensure_features(con, features_in_sql(where))
+        ensure_features(store, features_in_sql(where))
     lab = _labels_sql(labels)
     # With decisions only reviewed conversations are labelled; elsewhere every
     # conversation is, and absence from ground_truth means negative.
     universe = "l.conversation_id IS NOT NULL" if labels == "decisions" else "TRUE"
-    row = con.execute(
+    row = store.execute(
         f"""
         WITH pred AS (SELECT f.conversation_id, ({where}) IS TRUE AS flagged FROM {_FEATURES_TABLE} f),
              l AS (SELECT * FROM ({lab}) WHERE criterion = ?)
@@ -72,8 +73,29 @@ def _scores(con: duckdb.DuckDBPyConnection, name: str, where: str, params: list[
             "precision": precision, "recall": recall, "f1": f1}
 
 
+def score_criterion(store: Workbench, criterion: Criterion, *, labels: str = "ground_truth") -> dict[str, Any]:
+    """Flagged, true positives, support, precision, recall and F1 of one criterion, without writing flags.
+
+    The cached features it reads are brought up to date first (one cheap query when
+    they are current), so this is what a tuning widget calls on every slider move.
+    """
+    _labels_sql(labels)
+    (c, comp), = compile_criteria(store, [criterion])
+    return _scores(store, c.name, comp.where, comp.where_params, labels, ensure=False)
+
+
+def flagged_ids(store: Workbench, criterion: Criterion) -> set[str]:
+    """The conversations a criterion would flag now, without writing flags."""
+    (_c, comp), = compile_criteria(store, [criterion])
+    rows = store.execute(
+        f"SELECT conversation_id FROM {_FEATURES_TABLE} f WHERE {comp.where}",  # noqa: S608 - compiled fragments
+        comp.where_params,
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
 def evaluate_flags(
-    con: duckdb.DuckDBPyConnection,
+    store: Workbench,
     criteria: list[Criterion] | None = None,
     *,
     labels: str = "ground_truth",
@@ -82,8 +104,8 @@ def evaluate_flags(
 
     Parameters
     ----------
-    con
-        The store's DuckDB connection.
+    store
+        The store (what :func:`convolab.open` returns).
     criteria
         Criteria to evaluate; default the built-in library.
     labels
@@ -98,8 +120,8 @@ def evaluate_flags(
     """
     _labels_sql(labels)
     criteria = load_criteria() if criteria is None else list(criteria)
-    compiled = compile_criteria(con, criteria)
-    rows = [_scores(con, c.name, comp.where, comp.where_params, labels, ensure=False) for c, comp in compiled]
+    compiled = compile_criteria(store, criteria)
+    rows = [_scores(store, c.name, comp.where, comp.where_params, labels, ensure=False) for c, comp in compiled]
     return pl.DataFrame(rows, schema={"criterion": pl.String, "flagged": pl.Int64, "true_positives": pl.Int64,
                                       "support": pl.Int64, "precision": pl.Float64, "recall": pl.Float64,
                                       "f1": pl.Float64})
@@ -121,7 +143,7 @@ def quality_table(frame: pl.DataFrame, *, conversations: int | None = None, labe
 
 
 def sweep(
-    con: duckdb.DuckDBPyConnection,
+    store: Workbench,
     criterion: str | Criterion,
     param: str,
     values: list[float],
@@ -133,8 +155,8 @@ def sweep(
 
     Parameters
     ----------
-    con
-        The store's DuckDB connection.
+    store
+        The store (what :func:`convolab.open` returns).
     criterion
         A criterion, or the name of one in ``criteria`` (default library).
     param
@@ -152,7 +174,7 @@ def sweep(
 
     Examples
     --------
-    >>> frame, fig = sweep(lab.con, "slow_agent_response", "gap_s", [5, 10, 15, 20, 30])  # doctest: +SKIP
+    >>> frame, fig = sweep(lab.store, "slow_agent_response", "gap_s", [5, 10, 15, 20, 30])  # doctest: +SKIP
     """
     if isinstance(criterion, str):
         found = [c for c in (criteria or load_criteria()) if c.name == criterion]
@@ -162,8 +184,8 @@ def sweep(
     if param not in criterion.params:
         raise CriteriaError(f"has no param {param!r}", criterion=criterion.name)
     variants = [criterion.with_params(**{param: v}) for v in values]
-    compiled = compile_criteria(con, variants)  # features checked (or built) once for all values
-    rows = [{"value": float(v), **_scores(con, c.name, comp.where, comp.where_params, labels, ensure=False)}
+    compiled = compile_criteria(store, variants)  # features checked (or built) once for all values
+    rows = [{"value": float(v), **_scores(store, c.name, comp.where, comp.where_params, labels, ensure=False)}
             for v, (c, comp) in zip(values, compiled, strict=True)]
     frame = pl.DataFrame(rows).drop("criterion")
     return frame, _pr_figure(frame, criterion.name, param)

@@ -13,8 +13,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from convolab.errors import InvalidRecord, SourceNotReadable
 from convolab.ingest import jsonl, openai, tabular
@@ -27,6 +26,10 @@ from convolab.ingest.staging import (
     nest_exact,
     stage_json_records,
 )
+
+if TYPE_CHECKING:
+    from convolab.store import Workbench
+
 
 __all__ = ["FORMATS", "FileReport", "LoadReport", "detect_format", "ingest"]
 
@@ -69,7 +72,7 @@ class LoadReport:
 
 
 def ingest(
-    con: duckdb.DuckDBPyConnection,
+    store: Workbench,
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     /,
     *,
@@ -77,7 +80,7 @@ def ingest(
     mapping: dict[str, str] | None = None,
     progress: Callable[[str, int], None] | None = None,
 ) -> LoadReport:
-    """Load conversation files into the store behind ``con``.
+    """Load conversation files into the store behind ``store``.
 
     Parameters
     ----------
@@ -105,27 +108,27 @@ def ingest(
         raise SourceNotReadable("no input files given")
     for path in files:
         check_readable(path)
-    install_macros(con)
+    install_macros(store)
     report = LoadReport()
     # Line numbers are rowids of a table filled in file order; that order is only
     # kept with preserve_insertion_order (DuckDB's default).
-    preserve = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    preserve = store.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
     if not preserve:
-        con.execute("SET preserve_insertion_order = true")
+        store.execute("SET preserve_insertion_order = true")
     try:
         for path in files:
             fmt = detect_format(path) if format == "auto" else format
-            file_report = _ingest_file(con, path, fmt, mapping)
+            file_report = _ingest_file(store, path, fmt, mapping)
             report.files.append(file_report)
             if progress is not None:
                 progress(str(path), file_report.total)
     finally:
-        con.execute("DROP VIEW IF EXISTS stg_ready")
-        con.execute("DROP VIEW IF EXISTS stg_fast_lines")
+        store.execute("DROP VIEW IF EXISTS stg_ready")
+        store.execute("DROP VIEW IF EXISTS stg_fast_lines")
         for table in _TEMP_TABLES:
-            con.execute(f"DROP TABLE IF EXISTS {table}")
+            store.execute(f"DROP TABLE IF EXISTS {table}")
         if not preserve:
-            con.execute("SET preserve_insertion_order = false")
+            store.execute("SET preserve_insertion_order = false")
     return report
 
 
@@ -133,26 +136,26 @@ _TEMP_TABLES = ("stg_lines", "stg_fast", "stg_exact_src", "stg_exact", "stg_rec"
                 "stg_fn", "stg_verdict", "stg_load")
 
 
-def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, mapping: dict[str, str] | None) -> FileReport:
-    con.execute("DROP VIEW IF EXISTS stg_ready")
-    con.execute("DROP VIEW IF EXISTS stg_fast_lines")
+def _ingest_file(store: Workbench, path: Path, fmt: str, mapping: dict[str, str] | None) -> FileReport:
+    store.execute("DROP VIEW IF EXISTS stg_ready")
+    store.execute("DROP VIEW IF EXISTS stg_fast_lines")
     lines = None
     if fmt == "jsonl":
-        jsonl.stage(con, path, "stg_ready")
+        jsonl.stage(store, path, "stg_ready")
 
         def lines() -> None:
-            if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'stg_lines'").fetchone()[0]:
-                load_lines(con, path)
+            if not store.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'stg_lines'").fetchone()[0]:
+                load_lines(store, path)
 
     elif fmt == "openai":
-        load_lines(con, path)
-        exact_source_all(con)
-        stage_json_records(con)
-        openai.stage_messages_and_functions(con)
-        nest_exact(con, "stg_exact")
-        con.execute("CREATE TEMP VIEW stg_ready AS SELECT * FROM stg_exact")
+        load_lines(store, path)
+        exact_source_all(store)
+        stage_json_records(store)
+        openai.stage_messages_and_functions(store)
+        nest_exact(store, "stg_exact")
+        store.execute("CREATE TEMP VIEW stg_ready AS SELECT * FROM stg_exact")
     else:
-        tabular.stage_tabular(con, path, fmt, mapping)
-        nest_exact(con, "stg_exact")
-        con.execute("CREATE TEMP VIEW stg_ready AS SELECT * FROM stg_exact")
-    return finish_load(con, file=str(path), fmt=fmt, staged="stg_ready", lines=lines)
+        tabular.stage_tabular(store, path, fmt, mapping)
+        nest_exact(store, "stg_exact")
+        store.execute("CREATE TEMP VIEW stg_ready AS SELECT * FROM stg_exact")
+    return finish_load(store, file=str(path), fmt=fmt, staged="stg_ready", lines=lines)

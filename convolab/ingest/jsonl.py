@@ -18,8 +18,7 @@ reason; clean data never does.
 from __future__ import annotations
 
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from convolab.ingest.sources import lines_source, load_lines, plan_root
 from convolab.ingest.staging import (
@@ -31,6 +30,11 @@ from convolab.ingest.staging import (
     stage_json_records,
     with_figures,
 )
+from convolab.store import DatabaseError
+
+if TYPE_CHECKING:
+    from convolab.store import Workbench
+
 
 __all__ = ["FAST_PATH", "FAST_SPEC", "stage", "stage_messages_and_functions"]
 
@@ -67,7 +71,7 @@ _MACROS = (
 )
 
 
-def stage(con: duckdb.DuckDBPyConnection, path: Path, target: str = "stg_ready") -> int:
+def stage(store: Workbench, path: Path, target: str = "stg_ready") -> int:
     """The file at ``path`` -> ``target`` (a view with the staging contract's columns).
 
     ``stg_fast`` gets one row per line of the file, parsed in parallel straight
@@ -81,7 +85,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, target: str = "stg_ready")
     Returns how many records took the exact path.
     """
     for statement in _MACROS:
-        con.execute(statement)
+        store.execute(statement)
     known = ", ".join(f"'{k}'" for k in KNOWN_FIELDS)
     present = lambda k: f"(r.{k} IS NOT NULL OR NOT list_contains(keys, '{k}'))"  # noqa: E731
     msg_ok = (
@@ -141,32 +145,32 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, target: str = "stg_ready")
     for try_ in ("", "try"):
         in_order = fast.replace("__TRY__", try_).replace("__SOURCE__", source).replace("__LINE__", "NULL::BIGINT")
         try:
-            if plan_root(con, in_order, params) == "BATCH_CREATE_TABLE_AS":
-                con.execute(in_order, params)
+            if plan_root(store, in_order, params) == "BATCH_CREATE_TABLE_AS":
+                store.execute(in_order, params)
                 staged = True
             break
-        except duckdb.Error as exc:
+        except DatabaseError as exc:
             if "CSV" in str(exc):
                 break
     if not staged:
-        load_lines(con, path)
-        con.execute(fast.replace("__TRY__", "try").replace("__SOURCE__", "stg_lines").replace("__LINE__", "rowid + 1"))
-    con.execute("CREATE OR REPLACE TEMP VIEW stg_fast_lines AS SELECT coalesce(line, rowid + 1) AS line, * EXCLUDE (line) FROM stg_fast")
-    suspects = con.execute("SELECT count(*) FROM stg_fast WHERE NOT ok AND NOT blank").fetchone()[0]
+        load_lines(store, path)
+        store.execute(fast.replace("__TRY__", "try").replace("__SOURCE__", "stg_lines").replace("__LINE__", "rowid + 1"))
+    store.execute("CREATE OR REPLACE TEMP VIEW stg_fast_lines AS SELECT coalesce(line, rowid + 1) AS line, * EXCLUDE (line) FROM stg_fast")
+    suspects = store.execute("SELECT count(*) FROM stg_fast WHERE NOT ok AND NOT blank").fetchone()[0]
     fast_rows = f"SELECT {', '.join(READY_NAMES)} FROM stg_fast_lines WHERE ok"  # noqa: S608
     if not suspects:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {target} AS {fast_rows}")
+        store.execute(f"CREATE OR REPLACE TEMP VIEW {target} AS {fast_rows}")
         return 0
-    con.execute(
+    store.execute(
         """
         CREATE OR REPLACE TEMP TABLE stg_exact_src AS
         SELECT line, raw, bad_utf8 FROM stg_fast_lines WHERE NOT ok AND NOT blank
         """
     )
-    stage_json_records(con)
-    stage_messages_and_functions(con)
-    nest_exact(con, "stg_exact")
-    con.execute(
+    stage_json_records(store)
+    stage_messages_and_functions(store)
+    nest_exact(store, "stg_exact")
+    store.execute(
         f"""
         CREATE OR REPLACE TEMP VIEW {target} AS
         {fast_rows} UNION ALL SELECT {', '.join(READY_NAMES)} FROM stg_exact
@@ -179,9 +183,9 @@ _MESSAGE_SPEC = '[{"role":"JSON","text":"JSON","at":"JSON"}]'
 _FUNCTION_SPEC = '[{"name":"JSON","arguments":"JSON","output":"JSON","status":"JSON","at":"JSON"}]'
 
 
-def stage_messages_and_functions(con: duckdb.DuckDBPyConnection) -> None:
+def stage_messages_and_functions(store: Workbench) -> None:
     """Fill ``stg_msg`` and ``stg_fn`` from ``stg_conv``'s canonical ``messages``/``functions``."""
-    con.execute(
+    store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE stg_msg AS
         WITH src AS (
@@ -201,7 +205,7 @@ def stage_messages_and_functions(con: duckdb.DuckDBPyConnection) -> None:
         FROM m
         """  # noqa: S608
     )
-    con.execute(
+    store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE stg_fn AS
         WITH src AS (

@@ -8,7 +8,11 @@ its output would otherwise be silently lost.
 
 from __future__ import annotations
 
-import duckdb
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from convolab.store import Workbench
+
 
 __all__ = ["stage_messages_and_functions"]
 
@@ -23,9 +27,9 @@ _ROLE_MAP = (
 _KNOWN_ROLES = "'user', 'assistant', 'tool', 'system', 'customer', 'agent', 'human_agent', 'supervisor'"
 
 
-def stage_messages_and_functions(con: duckdb.DuckDBPyConnection) -> None:
+def stage_messages_and_functions(store: Workbench) -> None:
     """Fill ``stg_msg`` and ``stg_fn`` from ``stg_conv``'s OpenAI-style ``messages``."""
-    con.execute(
+    store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE oa_msg AS
         WITH src AS (
@@ -55,7 +59,7 @@ def stage_messages_and_functions(con: duckdb.DuckDBPyConnection) -> None:
         FROM m
         """  # noqa: S608
     )
-    con.execute(
+    store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE oa_call AS
         WITH src AS (
@@ -67,7 +71,7 @@ def stage_messages_and_functions(con: duckdb.DuckDBPyConnection) -> None:
         """  # noqa: S608
     )
     # Transcript: every non-tool message with text; tool results become function outputs.
-    con.execute(
+    store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE stg_msg AS
         SELECT line, (row_number() OVER (PARTITION BY line ORDER BY idx) - 1)::INTEGER AS seq,
@@ -76,7 +80,7 @@ def stage_messages_and_functions(con: duckdb.DuckDBPyConnection) -> None:
         WHERE error IS NOT NULL OR (r <> 'tool' AND coalesce(trim(text), '') <> '')
         """  # noqa: S608
     )
-    con.execute(
+    store.execute(
         """
         CREATE OR REPLACE TEMP TABLE stg_fn AS
         WITH tool AS (SELECT line, idx, tool_call_id, text FROM oa_msg WHERE r = 'tool'),
@@ -108,5 +112,5 @@ def stage_messages_and_functions(con: duckdb.DuckDBPyConnection) -> None:
         FROM orphans
         """
     )
-    con.execute("DROP TABLE IF EXISTS oa_msg")
-    con.execute("DROP TABLE IF EXISTS oa_call")
+    store.execute("DROP TABLE IF EXISTS oa_msg")
+    store.execute("DROP TABLE IF EXISTS oa_call")

@@ -17,11 +17,16 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa
 
 from convolab.errors import SourceNotReadable
+from convolab.store import DatabaseError
+
+if TYPE_CHECKING:
+    from convolab.store import Workbench
+
 
 __all__ = ["FORMATS", "check_readable", "detect_format", "is_gzip", "iter_line_chunks", "lines_source", "load_lines",
            "plan_root"]
@@ -117,20 +122,20 @@ def lines_source(path: Path) -> tuple[str, list[str]]:
     return source, [str(path), "gzip" if is_gzip(path) else "none"]
 
 
-def plan_root(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> str:
+def plan_root(store: Workbench, sql: str, params: list | None = None) -> str:
     """The name of the top physical operator DuckDB would run for ``sql``.
 
     ``BATCH_CREATE_TABLE_AS`` means the rows are stored in the order the plan
     produces them, which is what makes rowid + 1 a line number.
     """
-    plan = con.execute(f"EXPLAIN (FORMAT json) {sql}", params or []).fetchall()[0][1]
+    plan = store.execute(f"EXPLAIN (FORMAT json) {sql}", params or []).fetchall()[0][1]
     try:
         return str(json.loads(plan)[0]["name"])
     except (ValueError, LookupError, TypeError):  # a plan format we do not know: trust nothing
         return ""
 
 
-def load_lines(con: duckdb.DuckDBPyConnection, path: Path) -> str:
+def load_lines(store: Workbench, path: Path) -> str:
     """Fill ``stg_lines(raw VARCHAR, bad_utf8 BOOLEAN)``: line N of the file is rowid N - 1.
 
     Empty lines are NULL; a line that is not valid UTF-8 has ``bad_utf8`` set and
@@ -140,19 +145,18 @@ def load_lines(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     source, params = lines_source(path)
     ctas = f"CREATE OR REPLACE TEMP TABLE stg_lines AS SELECT * FROM {source}"  # noqa: S608
     try:
-        if plan_root(con, ctas, params) == "BATCH_CREATE_TABLE_AS":  # keeps the file's order
-            con.execute(ctas, params)
+        if plan_root(store, ctas, params) == "BATCH_CREATE_TABLE_AS":  # keeps the file's order
+            store.execute(ctas, params)
             return "duckdb"
-    except duckdb.Error:
+    except DatabaseError:
         pass
     # Explicit line numbers and ORDER BY, so rowid order is line order whatever
     # the Arrow scan does.
-    con.execute("CREATE OR REPLACE TEMP TABLE stg_bytes (line BIGINT, raw BLOB)")
+    store.execute("CREATE OR REPLACE TEMP TABLE stg_bytes (line BIGINT, raw BLOB)")
     for chunk in iter_line_chunks(path):
-        con.register("cl_chunk", chunk)
-        con.execute("INSERT INTO stg_bytes SELECT line, raw FROM cl_chunk")
-        con.unregister("cl_chunk")
-    con.execute(
+        with store.registered("cl_chunk", chunk):
+            store.execute("INSERT INTO stg_bytes SELECT line, raw FROM cl_chunk")
+    store.execute(
         """
         CREATE OR REPLACE TEMP TABLE stg_lines AS
         SELECT CASE WHEN octet_length(raw) > 0 THEN try(decode(raw)) END AS raw,
@@ -160,7 +164,7 @@ def load_lines(con: duckdb.DuckDBPyConnection, path: Path) -> str:
         FROM stg_bytes ORDER BY line
         """
     )
-    con.execute("DROP TABLE stg_bytes")
+    store.execute("DROP TABLE stg_bytes")
     return "python"
 
 

@@ -27,14 +27,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import duckdb
-
-from convolab._db import transaction
 from convolab.conversations import ROLES, STATUS_ALIASES, STATUSES
 
 # SQL here is built from our own constants and staging-table names, never from
 # input (values travel as parameters); hence the S608 waivers.
+
+if TYPE_CHECKING:
+    from convolab.store import Workbench
+
 
 _STATUS_LIST = ", ".join(f"'{s}'" for s in (*STATUSES, *STATUS_ALIASES))
 _ROLE_LIST = ", ".join(f"'{r}'" for r in ROLES)
@@ -95,15 +97,15 @@ KNOWN_FIELDS = (
 )
 
 
-def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+def install_macros(store: Workbench) -> None:
     """Create the temporary SQL macros the format modules use."""
     for statement in MACROS:
-        con.execute(statement)
+        store.execute(statement)
 
 
-def exact_source_all(con: duckdb.DuckDBPyConnection) -> None:
+def exact_source_all(store: Workbench) -> None:
     """``stg_exact_src``: every non-blank line of ``stg_lines``, for the exact path."""
-    con.execute(
+    store.execute(
         """
         CREATE OR REPLACE TEMP TABLE stg_exact_src AS
         SELECT rowid + 1 AS line, raw, bad_utf8 FROM stg_lines WHERE bad_utf8 OR NOT cl_blank(raw)
@@ -111,7 +113,7 @@ def exact_source_all(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def stage_json_records(con: duckdb.DuckDBPyConnection, source: str = "stg_exact_src") -> None:
+def stage_json_records(store: Workbench, source: str = "stg_exact_src") -> None:
     """``source(line, raw VARCHAR, bad_utf8 BOOLEAN)`` -> ``stg_conv`` (the exact path).
 
     Shared by the canonical and OpenAI-style formats: their top-level fields are
@@ -121,7 +123,7 @@ def stage_json_records(con: duckdb.DuckDBPyConnection, source: str = "stg_exact_
     known = ", ".join(f"'{k}'" for k in KNOWN_FIELDS)
     # Parsed once into a table: referencing ``r`` many times from a subquery would
     # make DuckDB re-run the parse per reference.
-    con.execute(
+    store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE stg_rec AS
         SELECT line, raw, r,
@@ -131,7 +133,7 @@ def stage_json_records(con: duckdb.DuckDBPyConnection, source: str = "stg_exact_
               FROM {source})
         """  # noqa: S608
     )
-    con.execute(
+    store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE stg_conv AS
         SELECT line, raw,
@@ -189,7 +191,7 @@ def stage_json_records(con: duckdb.DuckDBPyConnection, source: str = "stg_exact_
         FROM stg_rec
         """  # noqa: S608
     )
-    con.execute("DROP TABLE IF EXISTS stg_rec")
+    store.execute("DROP TABLE IF EXISTS stg_rec")
 
 
 
@@ -236,7 +238,7 @@ def with_figures(select: str) -> str:
         FROM (SELECT *, list_transform(messages, lambda m: m.sent_at) AS _ts FROM ({select}))"""  # noqa: S608
 
 
-def nest_exact(con: duckdb.DuckDBPyConnection, target: str) -> None:
+def nest_exact(store: Workbench, target: str) -> None:
     """Flat ``stg_conv``/``stg_msg``/``stg_fn`` -> nested ``target`` (first problem per record).
 
     A record's first problem: its own fields, then its messages, then its
@@ -262,9 +264,9 @@ def nest_exact(con: duckdb.DuckDBPyConnection, target: str) -> None:
                              THEN 'ground_truth must be a list of strings' END) AS error
         FROM stg_conv c LEFT JOIN m USING (line) LEFT JOIN f USING (line)
         """  # noqa: S608
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS {with_figures(nested)}")
+    store.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS {with_figures(nested)}")
     for table in ("stg_conv", "stg_msg", "stg_fn"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+        store.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 @dataclass
@@ -283,7 +285,7 @@ class FileReport:
         return self.loaded + self.unchanged + self.rejected
 
 
-def finish_load(con: duckdb.DuckDBPyConnection, *, file: str, fmt: str, staged: str,
+def finish_load(store: Workbench, *, file: str, fmt: str, staged: str,
                 lines: Callable[[], None] | None = None) -> FileReport:
     """Quarantine the bad records in ``staged`` and upsert the good ones.
 
@@ -291,10 +293,10 @@ def finish_load(con: duckdb.DuckDBPyConnection, *, file: str, fmt: str, staged: 
     (the fast path keeps only suspects' text) is quoted from ``stg_lines`` (by its
     line), which ``lines()`` creates when needed.
     """
-    load_id = con.execute("SELECT nextval('load_seq')").fetchone()[0]
-    started = con.execute("SELECT now()::TIMESTAMP").fetchone()[0]
+    load_id = store.execute("SELECT nextval('load_seq')").fetchone()[0]
+    started = store.execute("SELECT now()::TIMESTAMP").fetchone()[0]
     # A record's own first problem, else: a later record with an id already seen.
-    con.execute(
+    store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE stg_verdict AS
         SELECT line, id,
@@ -305,9 +307,9 @@ def finish_load(con: duckdb.DuckDBPyConnection, *, file: str, fmt: str, staged: 
         WINDOW w AS (PARTITION BY id, error IS NULL ORDER BY line)
         """  # noqa: S608
     )
-    rejected = con.execute("SELECT count(*) FROM stg_verdict WHERE reason IS NOT NULL").fetchone()[0]
+    rejected = store.execute("SELECT count(*) FROM stg_verdict WHERE reason IS NOT NULL").fetchone()[0]
     # New or changed conversations; identical ones (same content hash) are left alone.
-    con.execute(
+    store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE stg_load AS
         SELECT s.line, s.id FROM {staged} s
@@ -316,8 +318,8 @@ def finish_load(con: duckdb.DuckDBPyConnection, *, file: str, fmt: str, staged: 
         WHERE c.id IS NULL OR c.content_hash IS DISTINCT FROM s.content_hash
         """  # noqa: S608
     )
-    loaded = con.execute("SELECT count(*) FROM stg_load").fetchone()[0]
-    total = con.execute(f"SELECT count(*) FROM {staged}").fetchone()[0]  # noqa: S608
+    loaded = store.execute("SELECT count(*) FROM stg_load").fetchone()[0]
+    total = store.execute(f"SELECT count(*) FROM {staged}").fetchone()[0]  # noqa: S608
     # (the join is skipped when every staged record is loaded: a fresh load)
     rows = f"{staged} c" if loaded == total else f"{staged} c SEMI JOIN stg_load l ON l.line = c.line"
     # Rejected records are quoted; the fast path kept no text for good-looking ones
@@ -325,7 +327,7 @@ def finish_load(con: duckdb.DuckDBPyConnection, *, file: str, fmt: str, staged: 
     # rows a transaction adds have provisional rowids until it commits.
     quoted, join = "c.raw", ""
     if rejected and lines is not None:
-        unquoted = con.execute(
+        unquoted = store.execute(
             f"SELECT count(*) FROM stg_verdict v JOIN {staged} c USING (line)"  # noqa: S608
             " WHERE v.reason IS NOT NULL AND c.raw IS NULL"
         ).fetchone()[0]
@@ -335,12 +337,12 @@ def finish_load(con: duckdb.DuckDBPyConnection, *, file: str, fmt: str, staged: 
             join = "LEFT JOIN stg_lines sl ON sl.rowid = v.line - 1"
     # The inserts need not keep the staging order (that is for line numbers), and
     # without it DuckDB writes the child tables from several threads.
-    order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
-    con.execute("SET preserve_insertion_order = false")
+    order = store.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    store.execute("SET preserve_insertion_order = false")
     try:
-        with transaction(con):
+        with store.transaction():
             if rejected:
-                con.execute(
+                store.execute(
                     f"""
                     INSERT INTO rejected_records
                     SELECT ?, ?, v.line, v.id, v.reason, left({quoted}, 4000), now()::TIMESTAMP
@@ -350,31 +352,31 @@ def finish_load(con: duckdb.DuckDBPyConnection, *, file: str, fmt: str, staged: 
                     [load_id, file],
                 )
             if loaded:
-                _replace(con, file, staged, rows)
-            con.execute(
+                _replace(store, file, staged, rows)
+            store.execute(
                 "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
                 [load_id, file, fmt, loaded, total - rejected - loaded, rejected, started],
             )
     finally:
-        con.execute(f"SET preserve_insertion_order = {bool(order)}")
-    reasons = con.execute(
+        store.execute(f"SET preserve_insertion_order = {bool(order)}")
+    reasons = store.execute(
         "SELECT line, reason FROM stg_verdict WHERE reason IS NOT NULL ORDER BY line LIMIT 20"
     ).fetchall()
     for table in ("stg_verdict", "stg_load"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+        store.execute(f"DROP TABLE IF EXISTS {table}")
     return FileReport(file, fmt, loaded, total - rejected - loaded, rejected, [(int(a), b) for a, b in reasons])
 
 
-def _replace(con: duckdb.DuckDBPyConnection, file: str, staged: str, rows: str) -> None:
+def _replace(store: Workbench, file: str, staged: str, rows: str) -> None:
     """Delete the old copies of the conversations in ``stg_load``, insert the staged ones."""
-    existing = con.execute(
+    existing = store.execute(
         "SELECT count(*) FROM conversations c SEMI JOIN stg_load l ON l.id = c.id"
     ).fetchone()[0]
     if existing:
         for table in ("messages", "function_calls", "tags", "parameters", "ground_truth"):
-            con.execute(f"DELETE FROM {table} WHERE conversation_id IN (SELECT id FROM stg_load)")  # noqa: S608
-        con.execute("DELETE FROM conversations WHERE id IN (SELECT id FROM stg_load)")
-    con.execute(
+            store.execute(f"DELETE FROM {table} WHERE conversation_id IN (SELECT id FROM stg_load)")  # noqa: S608
+        store.execute("DELETE FROM conversations WHERE id IN (SELECT id FROM stg_load)")
+    store.execute(
         f"""
         INSERT INTO conversations BY NAME
         SELECT id, flow, platform, contact, contact_id, status,
@@ -391,7 +393,7 @@ def _replace(con: duckdb.DuckDBPyConnection, file: str, staged: str, rows: str) 
     # The child rows go through a materialised CTE: a scan of the staging table runs
     # on one thread (it is one row group), the CTE's result is read by all of them,
     # so the writes (compression) run in parallel.
-    con.execute(
+    store.execute(
         f"""
         INSERT INTO messages
         WITH x AS MATERIALIZED (
@@ -400,7 +402,7 @@ def _replace(con: duckdb.DuckDBPyConnection, file: str, staged: str, rows: str) 
         SELECT * FROM x
         """  # noqa: S608
     )
-    con.execute(
+    store.execute(
         f"""
         INSERT INTO function_calls
             SELECT id, (i - 1)::INTEGER AS seq, f.name, f.arguments, f.output, f.status, f.called_at, f.call_ref
@@ -409,13 +411,13 @@ def _replace(con: duckdb.DuckDBPyConnection, file: str, staged: str, rows: str) 
     )
     # Keys are unique per record (cl_kv keeps a repeated key's last value).
     for table in ("tags", "parameters"):
-        con.execute(
+        store.execute(
             f"""
             INSERT INTO {table}
                 SELECT id, kv.key, kv.value FROM (SELECT c.id, unnest(c.{table}) AS kv FROM {rows})
             """  # noqa: S608
         )
-    con.execute(
+    store.execute(
         f"""
         INSERT INTO ground_truth
         SELECT DISTINCT id, g, 'source' FROM (SELECT c.id, unnest(c.ground_truth) AS g FROM {rows})

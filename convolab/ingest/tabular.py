@@ -12,11 +12,15 @@ role, ``at``/``time`` for timestamp...).
 from __future__ import annotations
 
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from convolab.conversations import ROLES, STATUS_ALIASES, STATUSES
 from convolab.errors import InvalidRecord
+from convolab.store import DatabaseError
+
+if TYPE_CHECKING:
+    from convolab.store import Workbench
+
 
 __all__ = ["MAPPING_FIELDS", "resolve_mapping", "stage_tabular"]
 
@@ -68,7 +72,7 @@ def _q(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
 
 
-def stage_tabular(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, mapping: dict[str, str] | None) -> None:
+def stage_tabular(store: Workbench, path: Path, fmt: str, mapping: dict[str, str] | None) -> None:
     """Read a CSV/Parquet file with DuckDB and fill ``stg_conv``, ``stg_msg``, ``stg_fn``.
 
     The "line" of a CSV row is its line in the file (header = line 1, assuming no
@@ -82,10 +86,10 @@ def stage_tabular(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, mapping:
         source = "read_csv(?, all_varchar = true, header = true)"
         offset = 1
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE tab_raw AS SELECT * FROM {source}", [str(path)])  # noqa: S608
-    except duckdb.Error as exc:
+        store.execute(f"CREATE OR REPLACE TEMP TABLE tab_raw AS SELECT * FROM {source}", [str(path)])  # noqa: S608
+    except DatabaseError as exc:
         raise InvalidRecord(f"cannot read as {fmt}: {str(exc).splitlines()[0]}", file=str(path)) from exc
-    columns = [r[0] for r in con.execute("DESCRIBE tab_raw").fetchall()]
+    columns = [r[0] for r in store.execute("DESCRIBE tab_raw").fetchall()]
     m = resolve_mapping(columns, mapping, file=str(path))
 
     def col(fld: str) -> str:
@@ -106,7 +110,7 @@ def stage_tabular(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, mapping:
             return "FALSE"
         return f"({_q(m[fld])} IS NOT NULL AND trim(CAST({_q(m[fld])} AS VARCHAR)) <> '' AND {ts(fld)} IS NULL)"
 
-    con.execute(
+    store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE tab_rows AS
         SELECT rowid + 1 + {offset} AS line, {col('conversation_id')} AS cid, lower(trim({col('role')})) AS role,
@@ -120,7 +124,7 @@ def stage_tabular(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, mapping:
         FROM tab_raw
         """  # noqa: S608
     )
-    con.execute(
+    store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE stg_conv AS
         SELECT min(line) AS line,
@@ -147,7 +151,7 @@ def stage_tabular(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, mapping:
         FROM tab_rows GROUP BY cid
         """  # noqa: S608
     )
-    con.execute(
+    store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE stg_msg AS
         SELECT c.line, (row_number() OVER (PARTITION BY r.cid ORDER BY r.sent_at NULLS LAST, r.line) - 1)::INTEGER AS seq,
@@ -160,9 +164,9 @@ def stage_tabular(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, mapping:
         FROM tab_rows r JOIN stg_conv c ON c.id IS NOT DISTINCT FROM r.cid
         """  # noqa: S608
     )
-    con.execute(
+    store.execute(
         "CREATE OR REPLACE TEMP TABLE stg_fn (line BIGINT, seq INTEGER, name VARCHAR, arguments JSON,"
         " output JSON, status VARCHAR, called_at TIMESTAMP, call_ref VARCHAR, error VARCHAR)"
     )
-    con.execute("DROP TABLE IF EXISTS tab_raw")
-    con.execute("DROP TABLE IF EXISTS tab_rows")
+    store.execute("DROP TABLE IF EXISTS tab_raw")
+    store.execute("DROP TABLE IF EXISTS tab_rows")

@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from convolab.errors import ActionNotAllowed
+from convolab.errors import ActionNotAllowed, ConvolabWarning
 
 if TYPE_CHECKING:
     from convolab.store import Workbench
@@ -229,9 +230,11 @@ class CallControl(ABC):
         *,
         actor: str | None = None,
         allow_prefixes: Sequence[str] | None = None,
+        post_call_scoring: bool = True,
     ) -> None:
         self.lab = lab
         self.actor = actor
+        self.post_call_scoring = post_call_scoring
         self.allow_prefixes = list(allow_prefixes) if allow_prefixes else None
         self._calls: dict[str, LiveCall] = {}
         # One lock guards call state and the DuckDB connection (shared with a playback thread).
@@ -392,13 +395,25 @@ class CallControl(ABC):
     def _save_coaching(self, call: LiveCall, note: dict[str, Any]) -> None:
         if self.lab is None:
             return
-        self.lab.con.execute(
-            "INSERT INTO coaching_notes (call_id, created_at, actor, text) VALUES (?, ?, ?, ?)",
-            [call.id, note["at"].replace(tzinfo=None), note["by"], note["text"]],
-        )
+        from convolab.live.postcall import save_coaching_note
 
-    def _finished(self, call: LiveCall) -> None:  # noqa: B027 - optional hook
-        """Hook run once when a call leaves ``in_progress`` (post-call processing)."""
+        save_coaching_note(self.lab, call.id, note)
+
+    def _finished(self, call: LiveCall) -> None:
+        """Run post-call processing once, when a call leaves ``in_progress`` (every backend)."""
+        with self._lock:
+            if call.extra.get("saved"):
+                return
+            call.extra["saved"] = True
+        if self.lab is None:
+            return
+        from convolab.live.postcall import process_finished_call
+
+        try:
+            process_finished_call(self.lab, call, backend=self.backend, lock=self._lock,
+                                  score=self.post_call_scoring)
+        except Exception as exc:  # noqa: BLE001 - the call has ended either way; say what failed
+            warnings.warn(f"post-call processing of {call.id} failed: {exc}", ConvolabWarning, stacklevel=1)
 
     # Backends do the real-world part of each action; state checks are already done.
     @abstractmethod

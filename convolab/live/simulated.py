@@ -12,19 +12,15 @@ processing saves it to the store, scores it and runs the review flags.
 from __future__ import annotations
 
 import itertools
-import json
-import tempfile
 import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from contextlib import closing
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from convolab.errors import ConvolabWarning
-from convolab.live.base import CallControl, LiveCall, LiveMessage
+from convolab.live.base import CallControl, LiveCall, LiveMessage, _now
 
 if TYPE_CHECKING:
     from convolab.store import Workbench
@@ -103,14 +99,13 @@ class SimulatedCallControl(CallControl):
         allow_prefixes: Sequence[str] | None = None,
         tick: float = 0.02,
     ) -> None:
-        super().__init__(lab, actor=actor, allow_prefixes=allow_prefixes)
+        super().__init__(lab, actor=actor, allow_prefixes=allow_prefixes, post_call_scoring=post_call_scoring)
         if speed <= 0:
             raise ValueError("speed must be > 0")
         self.speed = speed
         self.scorer: Scorer = scorer if scorer is not None else default_scorer()
         self.seed = seed
         self.replenish = replenish
-        self.post_call_scoring = post_call_scoring
         self.tick = tick
         self._serial = itertools.count(1)
         self._stop = threading.Event()
@@ -267,98 +262,6 @@ class SimulatedCallControl(CallControl):
     # -- post-call processing -----------------------------------------------------
 
     def _finished(self, call: LiveCall) -> None:
-        with self._lock:
-            if call.extra.get("saved"):
-                return
-            call.extra["saved"] = True
-        if self.lab is not None:
-            try:
-                save_call(self.lab, call, backend=self.backend, lock=self._lock,
-                          score=self.post_call_scoring)
-            except Exception as exc:
-                warnings.warn(f"post-call processing of {call.id} failed: {exc}", ConvolabWarning,
-                              stacklevel=1)
+        super()._finished(call)
         if self.replenish and not self._stop.is_set():
             self.start_call()
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def call_record(call: LiveCall) -> dict[str, Any]:
-    """The finished call as one canonical JSONL record (see DESIGN.md)."""
-    source = call.extra.get("record", {})
-    started = call.started_at
-    ended = call.ended_at or _now()
-    if ended <= started:
-        ended = started + timedelta(milliseconds=1)
-    tags = dict(source.get("tags") or {})
-    if call.transferred_to:
-        tags["transferred_to"] = call.transferred_to
-    if call.queue:
-        tags["queue"] = call.queue
-    return {
-        "id": call.id,
-        "flow": call.flow,
-        "platform": call.platform,
-        "contact": call.contact,
-        "contact_id": source.get("contact_id"),
-        "status": call.status,
-        "started_at": _iso(started),
-        "ended_at": _iso(ended),
-        "summary": source.get("summary"),
-        "analysis": source.get("analysis"),
-        "tags": tags,
-        "parameters": source.get("parameters") or {},
-        "messages": [{"role": m.role, "text": m.text, "at": _iso(m.at)} for m in call.messages],
-        "functions": [
-            {"name": f["name"], "arguments": f.get("arguments"), "output": f.get("output"),
-             "status": f.get("status", "ok"), "at": _iso(f["at"]) if isinstance(f["at"], datetime) else f["at"]}
-            for f in call.functions
-        ],
-    }
-
-
-def save_call(lab: Workbench, call: LiveCall, *, backend: str, lock: Any, score: bool = True) -> None:
-    """Post-call processing: store the conversation and its live state, then score and flag."""
-    record = call_record(call)
-    with tempfile.TemporaryDirectory(prefix="convolab-live-") as tmp:
-        path = Path(tmp) / f"{call.id}.jsonl"
-        path.write_text(json.dumps(record, default=str) + "\n", encoding="utf-8")
-        with lock, closing(lab.cursor()) as worker:
-            # Our own cursor: the supervisor's UI keeps querying `lab` from its thread.
-            worker.ingest(path)
-            worker.con.execute(
-                "INSERT OR REPLACE INTO live_calls (id, backend, contact, platform, status, handler,"
-                " started_at, ended_at, transferred_to, queue, ended_by)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [call.id, backend, call.contact, call.platform, call.status, call.handler,
-                 call.started_at.replace(tzinfo=None),
-                 (call.ended_at or _now()).replace(tzinfo=None),
-                 call.transferred_to, call.queue, call.extra.get("ended_by")],
-            )
-    if score:
-        with lock, closing(lab.cursor()) as worker:
-            _score_and_flag(worker)
-
-
-def _score_and_flag(lab: Workbench) -> None:
-    """Run the emotion scoring and review flags when those parts are installed."""
-    try:
-        from convolab.emotions import score_store
-    except ImportError:
-        score_store = None
-    if score_store is not None:
-        score_store(lab.con)
-    try:
-        from convolab import flags
-    except ImportError:
-        return
-    run = getattr(flags, "run_flags", None)
-    if run is not None:
-        run(lab.con)

@@ -22,25 +22,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from convolab.errors import LiveBackendError, MissingExtra
+from convolab import settings
+from convolab._deps import require
+from convolab.errors import LiveBackendError
 from convolab.live.base import CallControl, LiveCall, LiveMessage, _now
 
 if TYPE_CHECKING:
     from convolab.store import Workbench
 
-try:
-    from twilio.base.exceptions import TwilioException, TwilioRestException
-    from twilio.http.http_client import TwilioHttpClient
-    from twilio.rest import Client
-    from twilio.twiml.voice_response import VoiceResponse
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise MissingExtra("twilio", "live") from exc
+require("twilio")  # a missing SDK names the extra that installs it
+from twilio.base.exceptions import TwilioException, TwilioRestException  # noqa: E402
+from twilio.http.http_client import TwilioHttpClient  # noqa: E402
+from twilio.rest import Client  # noqa: E402
+from twilio.twiml.voice_response import VoiceResponse  # noqa: E402
 
 __all__ = ["RecordedRequest", "RewritingHttpClient", "TwilioCallControl", "coaching_signature"]
 
@@ -134,11 +133,11 @@ class TwilioCallControl(CallControl):
         scorer: Any = None,
     ) -> None:
         super().__init__(lab, actor=actor, allow_prefixes=allow_prefixes)
-        env = os.environ
-        account_sid = account_sid or env.get("TWILIO_ACCOUNT_SID")
-        auth_token = auth_token or env.get("TWILIO_AUTH_TOKEN")
-        api_key = api_key or env.get("TWILIO_API_KEY")
-        api_secret = api_secret or env.get("TWILIO_API_SECRET")
+        env = settings.current()
+        account_sid = account_sid or env.twilio_account_sid
+        auth_token = auth_token or env.twilio_auth_token
+        api_key = api_key or env.twilio_api_key
+        api_secret = api_secret or env.twilio_api_secret
         if not account_sid:
             raise LiveBackendError("set TWILIO_ACCOUNT_SID (and TWILIO_AUTH_TOKEN or TWILIO_API_KEY + "
                                    "TWILIO_API_SECRET) to use the twilio backend")
@@ -149,10 +148,9 @@ class TwilioCallControl(CallControl):
             self.client = Client(account_sid, auth_token, http_client=self.http)
         else:
             raise LiveBackendError("set TWILIO_AUTH_TOKEN, or TWILIO_API_KEY and TWILIO_API_SECRET")
-        self.supervisor = supervisor or env.get("CONVOLAB_SUPERVISOR") or "client:supervisor"
-        self.caller_id = caller_id or env.get("TWILIO_CALLER_ID") or "+15005550006"
-        self.coaching_url = coaching_url or env.get("CONVOLAB_COACHING_URL")
-        self._coaching_secret_env = "CONVOLAB_COACHING_SECRET"
+        self.supervisor = supervisor or env.supervisor or "client:supervisor"
+        self.caller_id = caller_id or env.twilio_caller_id or "+15005550006"
+        self.coaching_url = coaching_url or env.coaching_url
         self._coaching_transport = coaching_transport
         self.scorer = scorer
 
@@ -210,6 +208,23 @@ class TwilioCallControl(CallControl):
                 call.emotion_counts[label] = call.emotion_counts.get(label, 0) + 1
             self._changed.notify_all()
         return message
+
+    def call_ended(self, call_id: str, *, status: str = "completed") -> LiveCall:
+        """Report that a call ended on Twilio's side (the caller hung up, the AI finished).
+
+        The AI platform's status callback calls this. The call is saved, scored and
+        flagged like every finished call (:mod:`convolab.live.postcall`). A call that
+        already left ``in_progress`` (a supervisor ended or transferred it) is left as is.
+        """
+        if status not in ("completed", "abandoned", "failed"):
+            raise ValueError(f"status must be completed, abandoned or failed, got {status!r}")
+        with self._lock:
+            call = self.call(call_id)
+            if call.status == "in_progress":
+                call.status, call.ended_at, call.flow_state = status, _now(), "ended"
+                self._changed.notify_all()
+        self._finished(call)
+        return call
 
     def update_call(self, call_sid: str, **params: Any) -> Any:
         """Low-level escape hatch: update a Twilio call with raw parameters (not state-checked, audited)."""
@@ -273,9 +288,9 @@ class TwilioCallControl(CallControl):
         if not self.coaching_url:
             raise LiveBackendError("no coaching webhook: set CONVOLAB_COACHING_URL (the AI agent's "
                                    "control endpoint)", call_id=call.id)
-        secret = os.environ.get(self._coaching_secret_env)
+        secret = settings.current().coaching_secret
         if not secret:
-            raise LiveBackendError(f"set {self._coaching_secret_env} to sign coaching notes", call_id=call.id)
+            raise LiveBackendError("set CONVOLAB_COACHING_SECRET to sign coaching notes", call_id=call.id)
         body = json.dumps({"type": "coaching", "call_id": call.id,
                            "ai_call_sid": call.extra.get("ai_call_sid"), "text": text,
                            "from": self._actor()}, sort_keys=True).encode()

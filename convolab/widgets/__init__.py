@@ -6,8 +6,9 @@ widget is used, and each widget module loads only its own dependencies.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from convolab._deps import require
 
 __all__ = ["ConversationDetail", "ConversationTable", "FlagTuner", "LivePanel"]
 
@@ -24,10 +25,7 @@ def __getattr__(name: str) -> Any:
         module = _WHERE[name]
     except KeyError:
         raise AttributeError(f"module 'convolab.widgets' has no attribute {name!r}") from None
-    try:
-        value = getattr(importlib.import_module(module), name)
-    except ImportError as exc:
-        raise ImportError(f"{name} needs the widgets extra: pip install 'convolab[widgets]' ({exc})") from exc
+    value = getattr(require(module, "widgets"), name)
     globals()[name] = value
     return value
 

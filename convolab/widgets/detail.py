@@ -10,49 +10,15 @@ from typing import Any
 import ipywidgets as widgets
 
 from convolab.conversations import DETAIL_FIELDS
+from convolab.flags.review import add_manual_flag, decide
 from convolab.store import Workbench, current_actor
 from convolab.widgets._html import TABLE_CSS, download_link, esc, fmt_duration, fmt_time, fmt_value
 
-__all__ = ["ConversationDetail", "decide_flag", "add_flag"]
+__all__ = ["ConversationDetail", "render_fields", "render_functions", "render_transcript"]
 
 _EXPORT_MIME = {"txt": "text/plain", "json": "application/json", "csv": "text/csv"}
 # Audio is embedded in the page as a data: URI; beyond this it would bloat the comm message.
 _MAX_AUDIO_BYTES = 25_000_000
-
-
-def decide_flag(lab: Workbench, flag_id: int, decision: str, *, reviewer: str, note: str | None = None) -> None:
-    """Record a QA decision (``confirmed`` or ``dismissed``) on a flag, audited, via :mod:`convolab.flags`."""
-    from convolab.flags import confirm_flag, dismiss_flag
-
-    if decision not in ("confirmed", "dismissed"):
-        raise ValueError("decision must be 'confirmed' or 'dismissed'")
-    (confirm_flag if decision == "confirmed" else dismiss_flag)(lab.con, flag_id, reviewer=reviewer, note=note)
-
-
-def add_flag(lab: Workbench, conversation_id: str, criterion: str, *, severity: str, reason: str,
-             reviewer: str) -> int:
-    """Add a manual review flag (``source='manual'``), audited, via :mod:`convolab.flags`."""
-    from convolab.flags import add_manual_flag
-
-    return add_manual_flag(lab.con, conversation_id, criterion, reviewer=reviewer, reason=reason, severity=severity)
-
-
-def _message_emotions(lab: Workbench, conversation_id: str) -> dict[int, dict[str, Any]]:
-    """seq -> {emotions, sentiment} for the conversation's scored messages (newest model run)."""
-    try:
-        rows = lab.con.execute(
-            """
-            SELECT seq, emotions, sentiment FROM message_emotion_scores
-            WHERE conversation_id = ?
-              AND model_id = (SELECT model_id FROM conversation_emotions WHERE conversation_id = ?
-                              ORDER BY refreshed_at DESC LIMIT 1)
-            ORDER BY seq
-            """,
-            [conversation_id, conversation_id],
-        ).fetchall()
-    except Exception:  # noqa: BLE001 - emotion tables are optional (store not scored yet)
-        return {}
-    return {seq: {"emotions": list(emotions or []), "sentiment": sentiment} for seq, emotions, sentiment in rows}
 
 
 def render_fields(d: dict[str, Any]) -> str:
@@ -89,16 +55,15 @@ def render_fields(d: dict[str, Any]) -> str:
     return f'<dl class="cl-detail">{items}</dl>'
 
 
-def render_transcript(d: dict[str, Any], emotions: dict[int, dict[str, Any]] | None = None) -> str:
+def render_transcript(d: dict[str, Any]) -> str:
     """Messages as role-styled blocks; customer messages show their emotions when scored."""
-    emotions = emotions or {}
     parts = []
     for m in d.get("transcript") or []:
         role = m.get("role") or "system"
         extra = ""
-        scored = emotions.get(m.get("seq"))
-        if scored and role == "customer" and scored["emotions"]:
-            extra = f'<div class="cl-emo">{esc(", ".join(scored["emotions"]))}</div>'
+        emotions = [e["emotion"] for e in m.get("emotions") or []]
+        if role == "customer" and emotions:
+            extra = f'<div class="cl-emo">{esc(", ".join(emotions))}</div>'
         parts.append(
             f'<div class="cl-msg cl-role-{esc(role)}"><b>{esc(role)}</b> '
             f'<small>{esc(fmt_time(m.get("sent_at")))}</small><br>{esc(m.get("text"))}{extra}</div>'
@@ -199,12 +164,11 @@ class ConversationDetail(widgets.VBox):
         self.message.value = ""
         self.title.value = f"<h3>{esc(d['id'])} · {esc(d.get('flow'))} · {esc(d.get('contact'))}</h3>"
         self.fields.value = render_fields(d)
-        emotions = _message_emotions(self.lab, conversation_id)
-        self.transcript.value = "<h4>Transcript</h4>" + render_transcript(d, emotions)
+        self.transcript.value = "<h4>Transcript</h4>" + render_transcript(d)
         self.functions.value = render_functions(d)
         self._render_flags(d)
         self._render_downloads(d)
-        self.chart.children = self._chart(d, emotions)
+        self.chart.children = self._chart(d)
         self.delete_box.layout.display = "none"
 
     def _render_flags(self, d: dict[str, Any]) -> None:
@@ -242,8 +206,8 @@ class ConversationDetail(widgets.VBox):
                 links.append(f"<span>Download Audio: {esc(recording)} (file not available)</span>")
         self.downloads.value = " · ".join(links)
 
-    def _chart(self, d: dict[str, Any], emotions: dict[int, dict[str, Any]]) -> tuple[widgets.Widget, ...]:
-        points = [(seq, e["sentiment"]) for seq, e in sorted(emotions.items()) if e["sentiment"] is not None]
+    def _chart(self, d: dict[str, Any]) -> tuple[widgets.Widget, ...]:
+        points = [(m["seq"], m["sentiment"]) for m in d.get("transcript") or [] if m.get("sentiment") is not None]
         if not points:
             return ()
         try:
@@ -270,7 +234,7 @@ class ConversationDetail(widgets.VBox):
         self.menu.layout.display = "flex" if change["new"] else "none"
 
     def _decide(self, flag_id: int, decision: str, note: str) -> None:
-        decide_flag(self.lab, flag_id, decision, reviewer=self.reviewer, note=note or None)
+        decide(self.lab, flag_id, decision, reviewer=self.reviewer, note=note or None)
         cid = self.conversation_id
         assert cid is not None
         self.show(cid)
@@ -283,8 +247,8 @@ class ConversationDetail(widgets.VBox):
         if not criterion or self.conversation_id is None:
             self.message.value = "<b>Give the flag a criterion.</b>"
             return
-        add_flag(self.lab, self.conversation_id, criterion, severity=self.new_severity.value,
-                 reason=self.new_reason.value.strip() or "added by a reviewer", reviewer=self.reviewer)
+        add_manual_flag(self.lab, self.conversation_id, criterion, severity=self.new_severity.value,
+                        reason=self.new_reason.value.strip() or "added by a reviewer", reviewer=self.reviewer)
         self.new_criterion.value = self.new_reason.value = ""
         cid = self.conversation_id
         self.show(cid)

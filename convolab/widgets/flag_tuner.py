@@ -6,14 +6,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from convolab.flags.criteria import (
-    _FEATURES_TABLE,
-    Criterion,
-    _compile,
-    compile_criteria,
-    load_criteria,
-)
-from convolab.flags.tuning import _scores, sweep
+from convolab.flags.criteria import Criterion, compile_criteria, load_criteria
+from convolab.flags.tuning import flagged_ids, score_criterion, sweep
 from convolab.store import Workbench
 from convolab.widgets._html import esc
 
@@ -41,7 +35,7 @@ class FlagTuner(widgets.VBox):
     def __init__(self, lab: Workbench, criteria: list[Criterion] | None = None, *, labels: str = "ground_truth"):
         self.lab, self.labels = lab, labels
         self.criteria = {c.name: c for c in (criteria or load_criteria())}
-        compile_criteria(lab.con, list(self.criteria.values()))  # builds the features table once
+        compile_criteria(lab, list(self.criteria.values()))  # builds the features table once
         self.pick = widgets.Dropdown(options=list(self.criteria), description="criterion")
         self.sliders = widgets.VBox()
         self.counts = widgets.HTML()
@@ -81,33 +75,15 @@ class FlagTuner(widgets.VBox):
         values = [s.min + (s.max - s.min) * k / 10 for k in range(11)]
         if isinstance(s, widgets.IntSlider):
             values = sorted({int(round(v)) for v in values})
-        _, fig = sweep(self.lab.con, self.criteria[self.pick.value], s.description, values, labels=self.labels)
+        _, fig = sweep(self.lab, self.criteria[self.pick.value], s.description, values, labels=self.labels)
         # Make sure the cached features this criterion reads are current (cheap if they are).
-        compile_criteria(self.lab.con, [self.criteria[self.pick.value]])
+        compile_criteria(self.lab, [self.criteria[self.pick.value]])
         with self.curve:
             fig.show()
 
-    def _flagged_ids(self, c: Criterion) -> set[str]:
-        comp = _compile(c)
-        rows = self.lab.con.execute(
-            f"SELECT conversation_id FROM {_FEATURES_TABLE} f WHERE {comp.where}",  # noqa: S608
-            comp.where_params,
-        ).fetchall()
-        return {r[0] for r in rows}
-
-    def _ensure_features(self) -> None:
-        # The feature cache lives per connection; build it if this one has none yet.
-        exists = self.lab.con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [_FEATURES_TABLE]
-        ).fetchone()[0]
-        if not exists:
-            compile_criteria(self.lab.con, [self.criteria[self.pick.value]])
-
     def _refresh(self) -> None:
-        self._ensure_features()
         c = self.current
-        comp = _compile(c)
-        score: dict[str, Any] = _scores(self.lab.con, c.name, comp.where, comp.where_params, self.labels)
+        score: dict[str, Any] = score_criterion(self.lab, c, labels=self.labels)
 
         def pct(v: float | None) -> str:
             return "n/a" if v is None else f"{v:.1%}"
@@ -116,7 +92,7 @@ class FlagTuner(widgets.VBox):
             f"<b>{esc(c.name)}</b>: {score['flagged']} flagged, precision {pct(score['precision'])}, "
             f"recall {pct(score['recall'])}, support {score['support']}"
         )
-        now, before = self._flagged_ids(c), self._flagged_ids(self.criteria[c.name])
+        now, before = flagged_ids(self.lab, c), flagged_ids(self.lab, self.criteria[c.name])
         added, removed = sorted(now - before)[:10], sorted(before - now)[:10]
         self.changes.value = (
             f"<div>newly flagged ({len(now - before)}): {esc(', '.join(added)) or '—'}</div>"

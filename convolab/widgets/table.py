@@ -79,10 +79,8 @@ class TableView(anywidget.AnyWidget):
 
 
 def _emotion_labels() -> tuple[str, ...]:
-    try:
-        from convolab.emotions.labels import LABELS
-    except ImportError:  # emotions are optional; the filter then takes free text
-        return ()
+    from convolab.emotions.labels import LABELS  # plain data: no model needed
+
     return tuple(label for label in LABELS if label != "neutral")
 
 
@@ -139,8 +137,7 @@ class ConversationTable(widgets.VBox):
         self._quiet = False  # set while several controls change for one refresh
         self._page_ids: list[str] = []
 
-        flows = [r[0] for r in lab.con.execute(
-            "SELECT DISTINCT flow FROM conversations WHERE flow IS NOT NULL ORDER BY 1").fetchall()]
+        flows = lab.list_flows()
         small = widgets.Layout(width="160px")
         self.status = widgets.Dropdown(options=[_ANY, *STATUSES], description="Status", layout=small)
         self.flow = widgets.Dropdown(options=[_ANY, *flows], description="Flow", layout=widgets.Layout(width="240px"))

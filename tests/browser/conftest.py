@@ -100,7 +100,7 @@ def write_wav(path: Path, seconds: float = 0.25, rate: int = 8000) -> Path:
 
 def score_emotions(lab: convolab.Workbench, conversation_id: str) -> None:
     """Emotion scores for a conversation's customer messages, as a scoring run would write them."""
-    lab.con.execute(
+    lab.execute(
         """
         INSERT INTO message_emotions (model_id, text_hash, annoyance, gratitude, neutral, emotions, polarity,
                                       sentiment, scored_at)
@@ -117,7 +117,7 @@ def score_emotions(lab: convolab.Workbench, conversation_id: str) -> None:
         """,
         [conversation_id],
     )
-    lab.con.execute(
+    lab.execute(
         "INSERT INTO conversation_emotions (conversation_id, model_id, n_messages, top_emotions, top_scores,"
         " polarity, sentiment, trend, refreshed_at) VALUES (?, 'browser-test', 3, ['annoyance', 'gratitude',"
         " 'curiosity'], [0.3, 0.32, 0.05], 'ambiguous', 0.03, 'improved', now()::TIMESTAMP)",
@@ -140,11 +140,11 @@ def browser_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with convolab.open(db) as lab:
         lab.ingest(src)
         score_emotions(lab, RECORDED_ID)
-        ids = [r[0] for r in lab.con.execute(
+        ids = [r[0] for r in lab.execute(
             "SELECT id FROM conversations WHERE id NOT IN (?, ?, ?) ORDER BY started_at DESC LIMIT 3",
             [XSS_ID, DELETE_ID, RECORDED_ID]).fetchall()]
         for cid in [XSS_ID, *ids]:
-            lab.con.execute(
+            lab.execute(
                 "INSERT INTO flags (conversation_id, criterion, severity, reason, source, created_at)"
                 " VALUES (?, 'negative_sentiment', 'high', ?, 'criteria', now()::TIMESTAMP)",
                 [cid, f"customer upset {XSS_SCRIPT}" if cid == XSS_ID else "customer upset"],
@@ -193,7 +193,7 @@ def voila_server(browser_store: Path, tmp_path_factory: pytest.TempPathFactory) 
              "--Voila.ip=127.0.0.1", "--strip_sources=True", "--VoilaExecutor.timeout=120",
              # A page's kernel holds DuckDB's write lock: cull it soon after the page goes away
              # so that the next page (or a reload) can open the store.
-             "--MappingKernelManager.cull_idle_timeout=2", "--MappingKernelManager.cull_interval=1"],
+             "--MappingKernelManager.cull_idle_timeout=5", "--MappingKernelManager.cull_interval=1"],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         procs.append(proc)

@@ -49,82 +49,56 @@ with the largest summed score wins, unless ``neutral`` is larger than that sum.
 
 from __future__ import annotations
 
-from convolab.emotions.labels import LABELS, POLARITY_GROUPS
-from convolab.schema import Migration
+from convolab.emotions.labels import LABELS
 
-__all__ = ["MIGRATION", "polarity_sql", "sentiment_sql"]
-
-
-def _group_sum(group: str, prefix: str) -> str:
-    return "(" + " + ".join(f"{prefix}{label}" for label in POLARITY_GROUPS[group]) + ")"
-
-
-def polarity_sql(prefix: str = "") -> str:
-    """SQL expression of the polarity rule over label columns (``prefix`` e.g. ``"e."``)."""
-    p, n, a = (_group_sum(g, prefix) for g in ("positive", "negative", "ambiguous"))
-    return (
-        f"CASE WHEN {prefix}neutral > greatest({p}, {n}, {a}) THEN 'neutral'"
-        f" WHEN {p} >= {n} AND {p} >= {a} THEN 'positive'"
-        f" WHEN {n} >= {a} THEN 'negative' ELSE 'ambiguous' END"
-    )
-
-
-def sentiment_sql(prefix: str = "") -> str:
-    """SQL expression of ``sentiment`` = (P - N) / (P + N + A + neutral) over label columns."""
-    p, n, a = (_group_sum(g, prefix) for g in ("positive", "negative", "ambiguous"))
-    return f"(({p}) - ({n})) / greatest(({p}) + ({n}) + ({a}) + {prefix}neutral, 1e-6)"
-
+__all__ = ["V2_EMOTIONS"]
 
 _LABEL_COLUMNS = ",\n        ".join(f"{label} FLOAT" for label in LABELS)
 
-MIGRATION = Migration(
-    2,
-    "emotion scores",
-    (
-        f"""
-        CREATE TABLE message_emotions (
-        model_id VARCHAR NOT NULL,
-        text_hash VARCHAR NOT NULL,
-        {_LABEL_COLUMNS},
-        emotions VARCHAR[],
-        polarity VARCHAR,
-        sentiment FLOAT,
-        scored_at TIMESTAMP,
-        PRIMARY KEY (model_id, text_hash)
-        )
-        """,
-        """
-        CREATE TABLE conversation_emotions (
-        conversation_id VARCHAR NOT NULL,
-        model_id VARCHAR NOT NULL,
-        n_messages INTEGER,
-        top_emotions VARCHAR[],
-        top_scores DOUBLE[],
-        polarity VARCHAR,
-        sentiment DOUBLE,
-        start_polarity VARCHAR,
-        end_polarity VARCHAR,
-        sentiment_start DOUBLE,
-        sentiment_end DOUBLE,
-        trend VARCHAR,
-        refreshed_at TIMESTAMP,
-        PRIMARY KEY (conversation_id, model_id)
-        )
-        """,
-        """
-        CREATE TABLE emotion_runs (
-        model_id VARCHAR NOT NULL,
-        started_at TIMESTAMP,
-        finished_at TIMESTAMP,
-        scored BIGINT,
-        skipped BIGINT
-        )
-        """,
-        """
-        CREATE VIEW message_emotion_scores AS
-        SELECT m.conversation_id, m.seq, m.role, m.sent_at, e.*
-        FROM messages AS m
-        JOIN message_emotions AS e ON e.text_hash = md5(m.text)
-        """,
-    ),
+V2_EMOTIONS = (
+    f"""
+    CREATE TABLE message_emotions (
+    model_id VARCHAR NOT NULL,
+    text_hash VARCHAR NOT NULL,
+    {_LABEL_COLUMNS},
+    emotions VARCHAR[],
+    polarity VARCHAR,
+    sentiment FLOAT,
+    scored_at TIMESTAMP,
+    PRIMARY KEY (model_id, text_hash)
+    )
+    """,
+    """
+    CREATE TABLE conversation_emotions (
+    conversation_id VARCHAR NOT NULL,
+    model_id VARCHAR NOT NULL,
+    n_messages INTEGER,
+    top_emotions VARCHAR[],
+    top_scores DOUBLE[],
+    polarity VARCHAR,
+    sentiment DOUBLE,
+    start_polarity VARCHAR,
+    end_polarity VARCHAR,
+    sentiment_start DOUBLE,
+    sentiment_end DOUBLE,
+    trend VARCHAR,
+    refreshed_at TIMESTAMP,
+    PRIMARY KEY (conversation_id, model_id)
+    )
+    """,
+    """
+    CREATE TABLE emotion_runs (
+    model_id VARCHAR NOT NULL,
+    started_at TIMESTAMP,
+    finished_at TIMESTAMP,
+    scored BIGINT,
+    skipped BIGINT
+    )
+    """,
+    """
+    CREATE VIEW message_emotion_scores AS
+    SELECT m.conversation_id, m.seq, m.role, m.sent_at, e.*
+    FROM messages AS m
+    JOIN message_emotions AS e ON e.text_hash = md5(m.text)
+    """,
 )

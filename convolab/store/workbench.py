@@ -1,0 +1,367 @@
+"""The :class:`Workbench`: the one object every part of convolab reads and writes the store through.
+
+``convolab.open()`` returns it. Notebooks get polars DataFrames from it, widgets
+page through it, the CLI drives it, and the domain modules (ingest, emotions,
+flags, audio, reports, live) run their own SQL through :meth:`Workbench.execute`
+and :meth:`Workbench.sql` rather than holding a database connection. The jobs
+behind the facade live in their own modules: :mod:`._connection` (opening,
+transactions), :mod:`.schema` (tables and migrations), :mod:`.pages`,
+:mod:`.detail`, :mod:`.reviews`, :mod:`.audit` and :mod:`.delete`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from convolab import settings
+from convolab.errors import ConvolabError, StoreInUse
+from convolab.store import pages, schema
+from convolab.store._connection import connect_file, transaction
+from convolab.store.audit import list_audit, write_audit
+from convolab.store.delete import delete_conversation
+from convolab.store.detail import conversation, functions, require, transcript
+from convolab.store.pages import ConversationFilter
+from convolab.store.reviews import list_flags, unreviewed_flags
+
+if TYPE_CHECKING:
+    from convolab.ingest import LoadReport
+
+__all__ = ["Result", "Workbench", "default_db_path", "open"]
+
+# When an ingest rebuilds the order tables (about 0.1 s per 10k conversations): only for stores
+# big enough that sorting them directly is noticeably slower than reading an order table, and
+# only for bulk loads. A small load (a finished live call) leaves them stale: pages then sort
+# the store directly (tens of ms at 1M) until the next bulk load or refresh_table_orders().
+_ORDERS_MIN_STORE = 100_000
+_ORDERS_MIN_LOAD = 1_000
+
+
+def default_db_path() -> Path:
+    """The store used when none is given: ``$CONVOLAB_DB`` or ``data/convolab.duckdb``."""
+    return Path(settings.current().db)
+
+
+def open(path: str | os.PathLike[str] | None = None, *, read_only: bool = False,  # noqa: A001
+         wait: float = 0) -> Workbench:
+    """Open (creating and migrating if needed) the conversation store.
+
+    Parameters
+    ----------
+    path
+        The DuckDB file. Defaults to ``$CONVOLAB_DB`` or ``data/convolab.duckdb``.
+        ``":memory:"`` gives a throwaway in-memory store.
+    read_only
+        Open without write access (several readers may share a file).
+    wait
+        Seconds to keep trying while another process has the file open for writing
+        (a dashboard page reloading while its old kernel closes); 0 fails at once.
+
+    Raises
+    ------
+    convolab.errors.StoreInUse
+        Another process has the file open for writing (a DuckDB file has one writer).
+
+    Examples
+    --------
+    >>> import convolab
+    >>> lab = convolab.open("data/convolab.duckdb")
+    >>> lab.list_conversations(status="failed", limit=10)
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return Workbench(path, read_only=read_only)
+        except StoreInUse:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
+
+
+class Result:
+    """The rows of one statement run with :meth:`Workbench.execute`."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    @property
+    def columns(self) -> list[str]:
+        """The result's column names."""
+        return [d[0] for d in self._cursor.description or []]
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        """The next row, or ``None``."""
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        """Every remaining row."""
+        return self._cursor.fetchall()
+
+    def scalar(self) -> Any:
+        """The first column of the first row (``None`` when there is no row)."""
+        row = self._cursor.fetchone()
+        return None if row is None else row[0]
+
+    def pl(self) -> pl.DataFrame:
+        """The rows as a polars DataFrame."""
+        return self._cursor.pl()
+
+    def arrow(self) -> Any:
+        """The rows as a pyarrow Table."""
+        return self._cursor.fetch_arrow_table()
+
+    def dicts(self) -> list[dict[str, Any]]:
+        """Every remaining row as a dict keyed by column name."""
+        names = self.columns
+        return [dict(zip(names, row, strict=True)) for row in self._cursor.fetchall()]
+
+
+class Workbench:
+    """A conversation store opened for analysis and review.
+
+    Use :func:`convolab.open` to get one. The workbench is a context manager; it
+    closes its database connection on exit.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False):
+        self.path = Path(path) if path is not None else default_db_path()
+        self.read_only = read_only
+        in_memory = str(path) == ":memory:"
+        self._con = connect_file(None if in_memory else self.path, read_only=read_only)
+        if not read_only:
+            schema.migrate(self._con)
+        elif schema.current_version(self._con) < schema.SCHEMA_VERSION:
+            raise ConvolabError(
+                f"{self.path} uses an older schema; open it once without read_only to migrate it"
+            )
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def __enter__(self) -> Workbench:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<convolab.Workbench {self.path}>"
+
+    def close(self) -> None:
+        """Close the underlying database connection."""
+        self._con.close()
+
+    def cursor(self) -> Workbench:
+        """A workbench on the same database for use from another thread.
+
+        A DuckDB connection must not be used by two threads at once (one thread
+        could read the other's result), so background work such as saving a
+        finished live call runs on its own cursor. Close it when done.
+        """
+        other = object.__new__(Workbench)
+        other.path = self.path
+        other.read_only = self.read_only
+        other._con = self._con.cursor()
+        return other
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the open store."""
+        return schema.current_version(self._con)
+
+    def sql(self, query: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pl.DataFrame:
+        """Run a parameterised SQL query and return the result as a polars DataFrame.
+
+        Examples
+        --------
+        >>> lab.sql("SELECT flow, count(*) AS n FROM conversations WHERE status = ? GROUP BY 1",
+        ...         ["failed"])
+        """
+        return self._con.execute(query, params or []).pl()
+
+    def execute(self, query: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Result:
+        """Run one parameterised statement; the :class:`Result` fetches its rows.
+
+        Domain modules (ingest, flags, emotions, audio, reports) keep their SQL beside
+        their logic and run it through the store with this, so no module outside the
+        store holds a database connection. Values always travel as ``params``.
+        """
+        return Result(self._con.execute(query, params or []))
+
+    def executemany(self, query: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one parameterised statement once per row of ``rows``."""
+        self._con.executemany(query, list(rows))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Workbench]:
+        """Run the block in one transaction: commit if it finishes, roll back if it raises."""
+        with transaction(self._con):
+            yield self
+
+    @contextmanager
+    def registered(self, name: str, table: Any) -> Iterator[str]:
+        """Make an Arrow table (or polars/pandas frame) queryable as ``name`` inside the block."""
+        self._con.register(name, table)
+        try:
+            yield name
+        finally:
+            self._con.unregister(name)
+
+    # -- loading ----------------------------------------------------------------------
+
+    def ingest(
+        self,
+        paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+        /,
+        *,
+        format: str = "auto",  # noqa: A002
+        mapping: dict[str, str] | None = None,
+        progress: Any = None,
+    ) -> LoadReport:
+        """Load conversation files into the store (see :func:`convolab.ingest.ingest`)."""
+        from convolab.ingest import ingest
+
+        # The pre-sorted order tables of the conversations table are marked stale before the
+        # load touches anything, so no page is ever served from an order table that predates
+        # it (a failed load may have committed part of its files). Afterwards they are rebuilt
+        # for a bulk load into a big store, restored when nothing changed, else left stale.
+        fresh = self._con.execute("SELECT * FROM table_order_state").fetchall()
+        self._con.execute("DELETE FROM table_order_state")
+        report = ingest(self, paths, format=format, mapping=mapping, progress=progress)
+        if report.loaded == 0 and fresh:
+            self._con.executemany("INSERT INTO table_order_state VALUES (?, ?, ?, ?)", fresh)
+        elif report.loaded > 0:
+            total = self._con.execute("SELECT count(*) FROM conversations").fetchone()[0]
+            if total >= _ORDERS_MIN_STORE and report.loaded >= _ORDERS_MIN_LOAD:
+                self.refresh_table_orders()
+        return report
+
+    def refresh_table_orders(self) -> None:
+        """Rebuild the pre-sorted order tables that conversations-table pages read (schema v6).
+
+        A bulk :meth:`ingest` into a big store rebuilds them and :meth:`delete` keeps them
+        fresh; smaller loads leave them stale, and pages then sort the store directly. Call
+        this after such loads to make pages fast again, or after writing ``conversations``
+        with plain SQL: a changed row count is noticed, but an in-place ``UPDATE`` of a sort
+        or filter column is only seen after this call.
+        """
+        pages.refresh_table_orders(self)
+
+    def list_rejected(self, *, limit: int | None = None) -> pl.DataFrame:
+        """Records that could not be loaded: file, line, conversation id, reason, raw record."""
+        query = ("SELECT file, line, conversation_id, reason, record, rejected_at FROM rejected_records"
+                 " ORDER BY rejected_at DESC, file, line")
+        if limit is not None:
+            return self.sql(query + " LIMIT ?", [limit])
+        return self.sql(query)
+
+    # -- the conversations table --------------------------------------------------------
+
+    def count_conversations(self, filters: ConversationFilter | None = None, **kwargs: Any) -> int:
+        """How many conversations match the filters (same keywords as :class:`ConversationFilter`)."""
+        return pages.count_conversations(self, filters or ConversationFilter(**kwargs))
+
+    def list_conversations(
+        self,
+        filters: ConversationFilter | None = None,
+        *,
+        sort: str = "date",
+        descending: bool = True,
+        limit: int | None = 50,
+        offset: int = 0,
+        **kwargs: Any,
+    ) -> pl.DataFrame:
+        """One page of the conversations table, columns in the contract's order.
+
+        Filtering, sorting and paging run in DuckDB over ``conversations`` alone
+        (one top-N scan, or a pre-sorted order table); functions, tags and
+        parameters come from the row's own summary columns, and only the open
+        flags of the page's ids are looked up, so no child table is read for a
+        page. Keyword filters are those of :class:`ConversationFilter`; sorting by
+        ``flagged`` sorts by the number of open flags. A value of the wrong type is
+        an :class:`~convolab.errors.InvalidArgument`.
+
+        Columns: id, flow, platform, contact, status, duration_s, last_message,
+        date, flagged, functions (names, in call order), tags and parameters
+        (lists of ``{key, value}`` structs, sorted by key).
+        """
+        return pages.list_conversations(self, filters or ConversationFilter(**kwargs), sort=sort,
+                                        descending=descending, limit=limit, offset=offset)
+
+    def list_flows(self) -> list[str]:
+        """The distinct flows in the store, sorted."""
+        return pages.list_flows(self)
+
+    # -- one conversation -----------------------------------------------------------------
+
+    def has_conversation(self, conversation_id: str) -> bool:
+        """Whether a conversation with this id is in the store."""
+        return self._con.execute("SELECT 1 FROM conversations WHERE id = ?",
+                                 [conversation_id]).fetchone() is not None
+
+    def transcript(self, conversation_id: str) -> pl.DataFrame:
+        """The messages of one conversation in order: seq, role, text, sent_at."""
+        return transcript(self, conversation_id)
+
+    def functions(self, conversation_id: str) -> pl.DataFrame:
+        """The function calls of one conversation: seq, name, arguments, output, status, called_at."""
+        return functions(self, conversation_id)
+
+    def conversation(self, conversation_id: str) -> dict[str, Any]:
+        """Everything the detail view shows, with keys in the contract's order.
+
+        Keys: id, flow, contact, then platform, contact_id, status, tags,
+        sentiment, duration_s, started_at, ended_at, review_flags, summary,
+        analysis (the contract's detail fields), then transcript, functions,
+        parameters and recording.
+        """
+        return conversation(self, conversation_id)
+
+    def list_flags(self, *, conversation_id: str | None = None, criterion: str | None = None) -> pl.DataFrame:
+        """Review flags with their newest QA decision (if any)."""
+        return list_flags(self, conversation_id=conversation_id, criterion=criterion)
+
+    def unreviewed_flags(self, *, limit: int = 200) -> pl.DataFrame:
+        """Flags no reviewer has decided yet, newest first (the QA queue)."""
+        return unreviewed_flags(self, limit=limit)
+
+    def export(self, conversation_id: str, format: str = "txt") -> bytes:  # noqa: A002
+        """The conversation's transcript as ``txt``, ``json`` or ``csv`` bytes (see :mod:`convolab.export`)."""
+        from convolab.export import export_conversation
+
+        return export_conversation(self.conversation(conversation_id), format)
+
+    def delete(self, conversation_id: str, *, actor: str | None = None) -> dict[str, int]:
+        """Delete a conversation and every row derived from it; audit who did it.
+
+        Returns the number of rows removed per table.
+        """
+        return delete_conversation(self, conversation_id, actor=actor)
+
+    def _require(self, conversation_id: str) -> dict[str, Any]:
+        return require(self, conversation_id)
+
+    # -- audit ------------------------------------------------------------------------------
+
+    def audit(
+        self,
+        action: str,
+        *,
+        target: str | None = None,
+        details: dict[str, Any] | None = None,
+        actor: str | None = None,
+        result: str | None = None,
+    ) -> None:
+        """Append an entry to the audit log (who did what to which conversation or call)."""
+        write_audit(self, action, target=target, details=details, actor=actor, result=result)
+
+    def list_audit(self, *, target: str | None = None, limit: int = 100) -> pl.DataFrame:
+        """The newest audit-log entries, optionally for one conversation or call."""
+        return list_audit(self, target=target, limit=limit)
