@@ -15,9 +15,9 @@ from convolab.generate import write_conversations
 
 pytest.importorskip("ipywidgets")
 
+from convolab.flags import decide  # noqa: E402
 from convolab.widgets import ConversationDetail, ConversationTable  # noqa: E402
 from convolab.widgets._html import TABLE_HEADERS, esc  # noqa: E402
-from convolab.flags import decide  # noqa: E402
 
 PAYLOADS = ('<script>window.__pwned=1</script>', '<img src=x onerror="window.__pwned=1">')
 
