@@ -16,6 +16,7 @@ __all__ = [
     "InvalidRecord",
     "LiveBackendError",
     "MissingExtra",
+    "RecordingNotReadable",
     "SourceNotReadable",
 ]
 
@@ -49,6 +50,18 @@ class InvalidRecord(ValueError, ConvolabError):
 
 class SourceNotReadable(OSError, ConvolabError):
     """A file given to ingest is missing or cannot be read."""
+
+
+class RecordingNotReadable(ValueError, ConvolabError):
+    """A call recording cannot be analysed: missing, empty, corrupt, truncated, too long,
+    not audio, or outside its recordings root. ``reason`` is one line."""
+
+    def __init__(self, reason: str, *, path: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.path = reason, path
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}" if self.path else self.reason
 
 
 class CriteriaError(ValueError, ConvolabError):
