@@ -9,9 +9,12 @@ reason, so a batch run can record it and go on.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import sys
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +22,7 @@ import numpy as np
 
 from convolab.errors import RecordingNotReadable
 
-__all__ = ["MAX_DURATION_S", "Recording", "content_hash", "load_recording", "resolve_recording"]
+__all__ = ["MAX_DURATION_S", "Recording", "content_hash", "load_recording", "quiet_decoders", "resolve_recording"]
 
 #: Longer files are refused before decoding: no call lasts 4 hours, and decoding one
 #: would hold ~460 MB of float32 samples at 8 kHz stereo.
@@ -196,6 +199,30 @@ def load_recording(path: str | os.PathLike[str], *, max_duration_s: float = MAX_
     if not np.isfinite(y).all():
         raise RecordingNotReadable("audio contains NaN or infinite samples", path=where)
     return Recording(y, int(sr), p, info.format, info.subtype, int(info.samplerate))
+
+
+@contextlib.contextmanager
+def quiet_decoders() -> Iterator[None]:
+    """Silence what native decoders print on file descriptor 2 (mpg123 warns about
+    damaged MP3 headers there), so a command line prints one line per problem.
+
+    It swaps the process's stderr descriptor, so use it in command-line tools, not in
+    a multi-threaded server where other threads may be writing to stderr.
+    """
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (captured): nothing to silence
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -39,7 +39,7 @@ import random
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -260,10 +260,18 @@ class SampleCallWriter:
     workers
         Threads; espeak-ng runs in its own processes and numpy, soxr and libsndfile
         release the GIL, so threads use both cores.
+    conditions
+        Fixed recording conditions instead of random ones, for robustness checks:
+        any of ``fmt``, ``customer``, ``agent`` (:class:`Voice`), ``gains_db``,
+        ``noise_snr_db``, ``hum_hz``.
     """
 
     def __init__(self, directory: str | Path, *, seed: int = 0, limit: int | None = None,
-                 workers: int = 2) -> None:
+                 workers: int = 2, conditions: dict[str, Any] | None = None) -> None:
+        self.conditions = dict(conditions or {})
+        unknown = set(self.conditions) - {f.name for f in fields(_Render)}
+        if unknown:
+            raise ValueError(f"unknown recording conditions: {', '.join(sorted(unknown))}")
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.seed, self.limit, self.workers = seed, limit, workers
@@ -311,6 +319,10 @@ class SampleCallWriter:
     def _render(self, rng: random.Random) -> _Render:
         fmt = rng.choices(list(FORMAT_WEIGHTS), list(FORMAT_WEIGHTS.values()))[0]
         noisy = rng.random() < 0.5
+        return replace(self._random_render(rng, fmt, noisy), **self.conditions)
+
+    @staticmethod
+    def _random_render(rng: random.Random, fmt: str, noisy: bool) -> _Render:
         return _Render(
             fmt=fmt, customer=rng.choice(CUSTOMER_VOICES), agent=rng.choice(AGENT_VOICES),
             gains_db=(round(rng.uniform(-12, -1), 1), round(rng.uniform(-8, -1), 1)),

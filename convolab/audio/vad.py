@@ -47,6 +47,10 @@ class VadOptions:
         (floor -inf) would otherwise count codec noise as speech.
     min_range_db
         A channel whose speech level is not this far above its floor has no speech.
+    edge_above_floor_db, max_edge_s
+        Segment boundaries then move outwards while the level stays above
+        ``max(floor + edge_above_floor_db, speech - end_below_speech_db)``, by at most
+        ``max_edge_s`` (weak onsets and fading ends just above the noise).
     tail_ms_per_db, max_tail_s
         When noise hides the quiet end of words (the end threshold is above
         ``speech - end_below_speech_db``), segment ends are moved later by this many ms
@@ -70,30 +74,46 @@ class VadOptions:
     end_below_speech_db: float = 45.0
     max_range_db: float = 60.0
     min_range_db: float = 12.0
-    tail_ms_per_db: float = 2.0
-    max_tail_s: float = 0.06
+    edge_above_floor_db: float = 2.5
+    max_edge_s: float = 0.15
+    tail_ms_per_db: float = 2.5
+    max_tail_s: float = 0.08
     min_silence_s: float = 0.5
     min_speech_s: float = 0.1
 
 
-def frame_levels(samples: np.ndarray, sample_rate: int, options: VadOptions = VadOptions()) -> tuple[np.ndarray, float]:
-    """Speech-band level in dB of each frame (librosa STFT), for every channel at once.
+_FILTERS: dict[tuple[int, float, float], np.ndarray] = {}
 
-    Returns ``(levels, hop_s)``: ``levels`` is ``(channels, frames)``; frame ``k`` is
-    centred on ``k * hop_s``.
+
+def _band_filter(sample_rate: int, band_hz: tuple[float, float]) -> np.ndarray:
+    key = (sample_rate, *band_hz)
+    if key not in _FILTERS:
+        from scipy.signal import butter
+
+        lo, hi = band_hz
+        _FILTERS[key] = butter(4, [lo, min(hi, 0.45 * sample_rate)], btype="bandpass", fs=sample_rate,
+                               output="sos")
+    return _FILTERS[key]
+
+
+def frame_levels(samples: np.ndarray, sample_rate: int, options: VadOptions = VadOptions()) -> tuple[np.ndarray, float]:
+    """Speech-band level in dB of each frame, for every channel at once.
+
+    The signal is band-passed (4th-order Butterworth, forwards and backwards so no
+    delay shifts the boundaries), then librosa's frame RMS is taken over ~32 ms
+    windows every ``hop_s``. An STFT summed over the band gives the same levels at
+    ~8x the cost. Returns ``(levels, hop_s)``: ``levels`` is ``(channels, frames)``;
+    frame ``k`` is centred on ``k * hop_s``.
     """
     import librosa
+    from scipy.signal import sosfiltfilt
 
     x = np.atleast_2d(samples)
     hop = max(1, int(round(sample_rate * options.hop_s)))
-    n_fft = 1 << int(np.ceil(np.log2(0.032 * sample_rate)))  # ~32 ms window: 256 at 8 kHz
-    spec = librosa.stft(x, n_fft=n_fft, hop_length=hop, center=True, window="hann")
-    freqs = librosa.fft_frequencies(sr=sample_rate, n_fft=n_fft)
-    lo, hi = options.band_hz
-    band = (freqs >= lo) & (freqs <= min(hi, 0.47 * sample_rate))
-    spec = spec[:, band, :]
-    energy = (spec.real**2 + spec.imag**2).sum(axis=1) / n_fft
-    return 10.0 * np.log10(energy + 1e-12), hop / sample_rate
+    frame = 1 << int(np.ceil(np.log2(0.032 * sample_rate)))  # ~32 ms: 256 at 8 kHz
+    band = sosfiltfilt(_band_filter(sample_rate, options.band_hz), x, axis=-1).astype(np.float32)
+    rms = librosa.feature.rms(y=band, frame_length=frame, hop_length=hop, center=True)[..., 0, :]
+    return 20.0 * np.log10(rms + 1e-6), hop / sample_rate
 
 
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -124,10 +144,22 @@ def segments_from_levels(levels: np.ndarray, hop_s: float, options: VadOptions =
     g_end = ends[np.r_[first[1:] - 1, len(ends) - 1]]
     peak = np.maximum.reduceat(np.where(levels > end_db, levels, -np.inf), g_start)
     keep = peak >= start_db
-    hidden_db = end_db - (speech - options.end_below_speech_db)
+    g_start, g_end = g_start[keep], g_end[keep]
+    # Edges: weak onsets (f, th, s) and fading word ends sit just above the noise. Move
+    # each boundary outwards along the run of frames above a lower threshold, at most
+    # max_edge_s: a contiguous run, so a lone noise frame cannot drag it far.
+    edge_db = max(floor + options.edge_above_floor_db, speech - options.end_below_speech_db)
+    if len(g_start) and edge_db < end_db:
+        low_starts, low_ends = _runs(levels > edge_db)
+        reach = int(round(options.max_edge_s / hop_s))
+        i = np.searchsorted(low_starts, g_start, side="right") - 1  # the low run holding each start
+        g_start = np.maximum(low_starts[i], g_start - reach)
+        j = np.searchsorted(low_starts, g_end - 1, side="right") - 1  # ... and each last frame
+        g_end = np.minimum(low_ends[j], g_end + reach)
+    hidden_db = edge_db - (speech - options.end_below_speech_db)
     tail = min(options.max_tail_s, options.tail_ms_per_db * hidden_db / 1000.0)
     # frame k covers (k - 1/2, k + 1/2) hops around its centre
-    seg = np.column_stack([(g_start[keep] - 0.5) * hop_s, (g_end[keep] - 0.5) * hop_s + tail])
+    seg = np.column_stack([(g_start - 0.5) * hop_s, (g_end - 0.5) * hop_s + tail])
     seg = np.clip(seg, 0.0, None)
     if len(seg) > 1:  # a tail never runs into the next segment
         seg[:-1, 1] = np.minimum(seg[:-1, 1], seg[1:, 0])

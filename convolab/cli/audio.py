@@ -85,6 +85,7 @@ def audio_command(
 ) -> None:
     """Analyse a call recording: talk time, dead air, agent latency, interruptions, loudness."""
     from convolab.audio import AudioOptions, analyse_file
+    from convolab.audio.recordings import quiet_decoders
 
     if file is None:
         fail("give a recording FILE to analyse (analysing a whole store comes with --db in a later version)")
@@ -95,7 +96,8 @@ def audio_command(
         fail(str(exc))
     messages = _read_transcript(transcript) if transcript is not None else None
     try:
-        doc = analyse_file(file, transcript=messages, options=options)
+        with quiet_decoders():
+            doc = analyse_file(file, transcript=messages, options=options)
     except ConvolabError as exc:  # RecordingNotReadable, MissingExtra
         fail(str(exc))
     if as_json:

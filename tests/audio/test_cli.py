@@ -81,3 +81,16 @@ def test_user_mistakes_are_one_line(clean_call, tmp_path, args, message):
     args = [a.format(file=clean_call.path, missing=tmp_path / "none.json") for a in args]
     result = runner.invoke(app, ["audio", *args])
     assert result.exit_code == 1 and message in result.output
+
+
+def test_a_truncated_mp3_is_one_line_without_decoder_noise(tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    sf.write(tmp_path / "full.mp3", (0.1 * np.random.default_rng(2).standard_normal((40_000, 2))).astype(np.float32),
+             8000, format="MP3")
+    data = (tmp_path / "full.mp3").read_bytes()
+    (tmp_path / "cut.mp3").write_bytes(data[: len(data) // 2])
+    done = run("audio", "cut.mp3", "--json", cwd=tmp_path)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()] and "truncated" in done.stderr
