@@ -11,7 +11,8 @@
    replies 0.25-1.6 s). Long waits the generator planted on purpose (>= 15 s: a slow
    agent reply, a customer abandoning while waiting) are kept as they are. The record's
    message, function and end times are rewritten to this clock (millisecond
-   precision), so the transcript and the recording agree to the millisecond;
+   precision), so the transcript and the recording agree to the millisecond. A planted
+   ``duration_anomaly`` keeps the transcript's slow spacing, or it would not be long;
 2. **plants audio conditions** at realistic rates (:data:`AUDIO_PLANTED`): dead air
    (6.5-12 s of silence after the agent speaks), a slow agent reply (3.4-4.6 s), the
    agent talking over the customer and the customer barging in on the agent (0.5-1.5 s
@@ -169,6 +170,9 @@ def plan_call(record: dict[str, Any], speech_s: Callable[[int], float], rng: ran
     gaps = [0.0] + [orig[spoken[j]] - orig[spoken[j - 1]] for j in range(1, len(spoken))]
     planted = _choose_plants(spoken, msgs, dur, gaps, rng)
     at_turn = {j: c for c, j in planted.items()}
+    # A planted duration anomaly is long because of its slow cadence: keep the
+    # transcript's spacing there (its silences are real dead air, and the truth says so).
+    slow_cadence = "duration_anomaly" in (record.get("ground_truth") or [])
 
     offsets: list[float | None] = [None] * len(msgs)
     utterances: list[Utterance] = []
@@ -194,6 +198,8 @@ def plan_call(record: dict[str, Any], speech_s: Callable[[int], float], rng: ran
             start = floor_end - rng.uniform(0.05, 0.12) if rng.random() < 0.06 else floor_end + rng.uniform(0.25, 1.6)
         else:  # the same side goes on
             start = floor_end + rng.uniform(0.5, 1.6)
+        if slow_cadence and j and condition is None:
+            start = max(start, floor_end + gaps[j] - dur[j - 1])
         end = start + dur[j]
         utterances.append(Utterance(k, msgs[k]["role"], side, msgs[k]["text"], round(start, 4), round(end, 4)))
         offsets[k] = start

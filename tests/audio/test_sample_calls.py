@@ -60,7 +60,7 @@ def test_what_is_planted_is_in_the_truth_and_ordinary_calls_stay_clear_of_every_
             assert truth["interruptions"]["customer"] == 1
         if "slow_agent_latency" in plan.planted:
             assert max(latencies) >= 3400
-        long_waits = {"slow_agent_response", "abandoned_after_wait"} & set(record["ground_truth"])
+        long_waits = {"slow_agent_response", "abandoned_after_wait", "duration_anomaly"} & set(record["ground_truth"])
         if not plan.planted and not long_waits:
             assert truth["labels"] == [] and truth["interruptions"] == {"agent": 0, "customer": 0}
             assert all(-150 < lat < 2000 for lat in latencies)
@@ -142,3 +142,16 @@ def test_same_seed_same_recordings(tmp_path):
     assert ra == rb
     for r in ra:
         assert (tmp_path / "a" / r["recording"]).read_bytes() == (tmp_path / "b" / r["recording"]).read_bytes()
+
+
+def test_retimed_calls_keep_the_transcript_criteria_true(plans):
+    # duration_anomaly must stay long, slow_agent_response slow, abandoned_after_wait waiting
+    import statistics
+
+    ordinary = [p.duration_s for r, p, _ in plans if not r["ground_truth"]]
+    anomalies = [p.duration_s for r, p, _ in plans if "duration_anomaly" in r["ground_truth"]]
+    assert anomalies and min(anomalies) >= 4 * statistics.median(ordinary)
+    for record, plan, _ in plans:
+        if "abandoned_after_wait" in record["ground_truth"]:
+            last_customer = max(u.end_s for u in plan.utterances if u.role == "customer")
+            assert plan.duration_s - last_customer >= 20
