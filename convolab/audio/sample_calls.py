@@ -74,6 +74,7 @@ __all__ = [
 AUDIO_LABELS = ("dead_air", "slow_agent_latency", "agent_interrupts_customer")
 #: ``slow_agent_latency`` holds when some agent reply came this many seconds after the customer stopped.
 SLOW_LATENCY_S = 3.0
+DEAD_AIR_S = 5.0  # the default dead-air threshold the truth is measured with
 #: How often each audio condition is planted (fraction of recorded phone calls). Dead air
 #: also arises from the generator's own long waits (slow_agent_response, abandoned_after_wait).
 AUDIO_PLANTED: dict[str, float] = {
@@ -150,6 +151,15 @@ def _choose_plants(spoken: list[int], msgs: list[dict[str, Any]], dur: list[floa
     return chosen
 
 
+def _clear_of_thresholds(pause: float, agent_reply: bool) -> float:
+    """Move a pause out of the 0.4 s around the dead-air threshold (and, for an agent
+    reply, the slow-latency one), so no truth hangs on a few milliseconds of detection."""
+    for threshold in (DEAD_AIR_S, SLOW_LATENCY_S) if agent_reply else (DEAD_AIR_S,):
+        if abs(pause - threshold) < 0.4:
+            pause = threshold + 0.4 if pause >= threshold else threshold - 0.4
+    return pause
+
+
 def plan_call(record: dict[str, Any], speech_s: Callable[[int], float], rng: random.Random) -> CallPlan:
     """Lay a conversation out on the clock of its speech and plant audio conditions.
 
@@ -199,7 +209,8 @@ def plan_call(record: dict[str, Any], speech_s: Callable[[int], float], rng: ran
         else:  # the same side goes on
             start = floor_end + rng.uniform(0.5, 1.6)
         if slow_cadence and j and condition is None:
-            start = max(start, floor_end + gaps[j] - dur[j - 1])
+            pause = _clear_of_thresholds(gaps[j] - dur[j - 1], prev_side == 0 and side == 1)
+            start = max(start, floor_end + pause)
         end = start + dur[j]
         utterances.append(Utterance(k, msgs[k]["role"], side, msgs[k]["text"], round(start, 4), round(end, 4)))
         offsets[k] = start

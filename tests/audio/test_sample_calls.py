@@ -155,3 +155,11 @@ def test_retimed_calls_keep_the_transcript_criteria_true(plans):
         if "abandoned_after_wait" in record["ground_truth"]:
             last_customer = max(u.end_s for u in plan.utterances if u.role == "customer")
             assert plan.duration_s - last_customer >= 20
+
+
+def test_no_true_silence_or_latency_sits_near_a_threshold(plans):
+    # a 5.02 s silence would make the truth depend on milliseconds of detection
+    for _, _, truth in plans:
+        gaps = [e["end_s"] - e["start_s"] for e in truth["events"]["dead_air"]]
+        assert all(g >= 5.3 for g in gaps)
+        assert all(abs(r["latency_ms"] - 3000) >= 300 for r in truth["events"]["agent_replies"])
