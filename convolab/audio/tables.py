@@ -23,7 +23,7 @@ from typing import Any
 
 from convolab.audio.analysis import AudioOptions, analyse_file
 from convolab.audio.recordings import content_hash, resolve_recording
-from convolab.errors import RecordingNotReadable
+from convolab.errors import MissingExtra, RecordingNotReadable
 
 __all__ = [
     "ANALYSIS_COLUMNS",
@@ -253,6 +253,8 @@ def analyse_store(lab: Any, *, recordings_root: str | Path, options: AudioOption
         except RecordingNotReadable as exc:
             batch.append(analysis_row(conversation_id, recording, digest, None, reason=exc.reason))
             counts["failed"] += 1
+        except MissingExtra:
+            raise  # the installation, not this file: every file would fail the same way
         except Exception as exc:  # noqa: BLE001 - one file must never stop the run; its reason is kept
             reason = f"analysis failed: {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             batch.append(analysis_row(conversation_id, recording, digest, None, reason=reason[:300]))

@@ -6,7 +6,7 @@ Two detectors, with the same output (``(k, 2)`` arrays of ``[start_s, end_s]``):
   10 ms hops, double-threshold (hysteresis) detection relative to the channel's own
   noise floor and speech level, then minimum silence and speech durations. Vectorised
   over frames; thousands of times faster than real time.
-- :func:`silero_segments`: the silero-vad neural detector (``pip install silero-vad``;
+- :func:`silero_segments`: the silero-vad neural detector (``pip install 'convolab[silero]'``;
   its weights ship in the package and it runs offline on torch CPU). Measured, not the
   default: see ``bench/audio.py`` and ``NOTES-audio.md``.
 """
@@ -189,7 +189,7 @@ def silero_segments(samples: np.ndarray, sample_rate: int, options: VadOptions =
     except ImportError as exc:
         from convolab.errors import MissingExtra
 
-        raise MissingExtra("silero-vad", "audio") from exc
+        raise MissingExtra("silero-vad", "silero") from exc
     x = np.atleast_2d(samples)
     if sample_rate not in (8000, 16000):
         import librosa
