@@ -108,7 +108,8 @@ def analyse_file(path: str | os.PathLike[str], *, transcript: Any = None,
         agent's share of talk), ``dead_air`` {count, total_s, longest_s},
         ``agent_latency_ms`` {p50, p95, max, n}, ``interruptions`` {agent, customer},
         ``overtalk_s``, ``loudness_dbfs`` {mean, peak}, ``segments`` [{channel, start_s,
-        end_s}], plus ``sample_rate``, ``mono``, ``note``, ``channel_loudness_dbfs``,
+        end_s}], plus ``talk_share`` {customer, agent}, ``sample_rate``, ``mono``, ``note``,
+        ``channel_loudness_dbfs``,
         ``clipping`` {ratio, samples}, ``speech_rate_wpm``, ``events`` (each dead-air
         stretch, agent reply and interruption) and ``analysis`` (settings used).
 

@@ -158,7 +158,8 @@ def timing_metrics(customer: Any, agent: Any, duration_s: float,
     -------
     dict
         ``talk_s`` {customer, agent}, ``talk_ratio`` (the agent's share of all talk,
-        0-1, None when nobody spoke), ``dead_air`` {count, total_s, longest_s},
+        0-1, None when nobody spoke), ``talk_share`` {customer, agent} (both shares, so
+        nobody has to guess which side the ratio is of), ``dead_air`` {count, total_s, longest_s},
         ``agent_latency_ms`` {p50, p95, max, n}, ``interruptions`` {agent, customer},
         ``overtalk_s``, and ``events``: the dead-air stretches, agent replies and
         interruptions the figures come from.
@@ -186,6 +187,8 @@ def timing_metrics(customer: Any, agent: Any, duration_s: float,
     return {
         "talk_s": {"customer": _r(talk_c), "agent": _r(talk_a)},
         "talk_ratio": _r(talk_a / (talk_a + talk_c), 4) if talk_a + talk_c > 0 else None,
+        "talk_share": ({"customer": _r(talk_c / (talk_a + talk_c), 4), "agent": _r(talk_a / (talk_a + talk_c), 4)}
+                       if talk_a + talk_c > 0 else None),
         "dead_air": _dead_air_doc(silences),
         "agent_latency_ms": latency,
         "interruptions": {"agent": int(len(by_agent)), "customer": int(len(by_customer))},
@@ -199,7 +202,7 @@ def mono_metrics(speech: Any, duration_s: float, options: MetricOptions = Metric
     the per-speaker figures are None."""
     silences = dead_air([union(speech)], duration_s, options.dead_air_s)
     return {
-        "talk_s": None, "talk_ratio": None, "dead_air": _dead_air_doc(silences),
+        "talk_s": None, "talk_ratio": None, "talk_share": None, "dead_air": _dead_air_doc(silences),
         "agent_latency_ms": None, "interruptions": None, "overtalk_s": None,
         "events": {"dead_air": [{"start_s": _r(s), "end_s": _r(e)} for s, e in silences],
                    "agent_replies": [], "interruptions": []},

@@ -63,6 +63,7 @@ def test_timing_metrics_document():
     m = timing_metrics(customer, agent, 17.0, MetricOptions(dead_air_s=5.0, min_overlap_s=0.3))
     assert m["talk_s"] == {"customer": 5.5, "agent": 3.9}
     assert m["talk_ratio"] == round(3.9 / 9.4, 4)
+    assert m["talk_share"] == {"customer": round(5.5 / 9.4, 4), "agent": round(3.9 / 9.4, 4)}
     assert m["dead_air"] == {"count": 1, "total_s": 5.5, "longest_s": 5.5}
     # agent 3.5 starts 500 ms after the customer's 3.0 end; the customer barges in at 4.0 (0.5 s
     # overlap); the agent at 5.5 talks over the customer (0.5 s); 14.0 -> 14.6 is 600 ms
