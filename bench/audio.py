@@ -15,8 +15,9 @@
    generator does not use by default (``--robust``): every call MP3 with noise at
    18 dB SNR; voices and speaking rates outside the generator's pools, on mu-law with
    noise at 22 dB and a quiet customer (-20 dB).
-4. **silero-vad** (when ``pip install silero-vad`` is there): the same accuracy and speed
-   on the first ``--silero-calls`` recordings, next to the energy detector on those same files.
+4. **silero-vad** (when ``pip install 'convolab[silero]'`` is there): the same accuracy
+   and speed on the first ``--silero-calls`` recordings, next to the energy detector on
+   the same files, the two interleaved file by file.
 
 Run: ``python bench/audio.py [--calls 120] [--robust] [--silero-calls 40] [--json]``
 (about 3 minutes for the defaults on 2 cores, most of it espeak-ng and MP3 encoding).
@@ -70,22 +71,31 @@ def truths(folder: Path) -> list[dict]:
 
 def evaluate(folder: Path, calls: list[dict], options: AudioOptions, *, timed: bool = False) -> dict:
     """Accuracy (and, with ``timed``, load and analysis times) over the calls."""
+    return evaluate_side_by_side(folder, calls, {"only": options}, timed=timed)["only"]
+
+
+def evaluate_side_by_side(folder: Path, calls: list[dict], variants: dict[str, AudioOptions], *,
+                          timed: bool = False) -> dict[str, dict]:
+    """:func:`evaluate` for several option sets, interleaved file by file, so load from
+    other processes on the machine hits every variant alike."""
     import librosa
 
-    comparisons, rows = [], []
+    comparisons: dict[str, list] = {name: [] for name in variants}
+    rows: dict[str, list] = {name: [] for name in variants}
     for truth in calls:
         path = folder / truth["recording"]
-        if timed:
-            t0 = time.perf_counter()
-            librosa.load(path, sr=None, mono=False)
-            t1 = time.perf_counter()
-        doc = analyse_file(path, options=options)
-        if timed:
-            t2 = time.perf_counter()
-            rows.append({"format": truth["format"], "audio_s": doc["duration_s"], "load_s": t1 - t0,
-                         "analyse_s": t2 - t1})
-        comparisons.append(compare(doc, truth))
-    return {"accuracy": summarise(comparisons), "timings": rows}
+        for name, options in variants.items():
+            if timed:
+                t0 = time.perf_counter()
+                librosa.load(path, sr=None, mono=False)
+                t1 = time.perf_counter()
+            doc = analyse_file(path, options=options)
+            if timed:
+                t2 = time.perf_counter()
+                rows[name].append({"format": truth["format"], "audio_s": doc["duration_s"], "load_s": t1 - t0,
+                                   "analyse_s": t2 - t1})
+            comparisons[name].append(compare(doc, truth))
+    return {name: {"accuracy": summarise(comparisons[name]), "timings": rows[name]} for name in variants}
 
 
 def speed_table(rows: list[dict]) -> dict:
@@ -160,8 +170,8 @@ def main() -> int:
                 subset = calls[: args.silero_calls]
                 silero = AudioOptions(vad="silero")
                 evaluate(main_dir, subset[:1], silero, timed=True)  # warm-up: loads the model
-                s = evaluate(main_dir, subset, silero, timed=True)
-                e = evaluate(main_dir, subset, energy, timed=True)
+                both = evaluate_side_by_side(main_dir, subset, {"silero": silero, "energy": energy}, timed=True)
+                s, e = both["silero"], both["energy"]
                 report["silero"] = {"calls": len(subset),
                                     "silero": {"accuracy": s["accuracy"], "speed": speed_table(s["timings"])["all"]},
                                     "energy": {"accuracy": e["accuracy"], "speed": speed_table(e["timings"])["all"]}}

@@ -94,3 +94,15 @@ def test_a_truncated_mp3_is_one_line_without_decoder_noise(tmp_path):
     done = run("audio", "cut.mp3", "--json", cwd=tmp_path)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.strip().splitlines() == [done.stderr.strip()] and "truncated" in done.stderr
+
+
+def test_generate_with_audio_writes_recordings(tmp_path):
+    done = run("generate", "-n", "8", "--seed", "5", "--out", "calls.jsonl", "--audio", "rec", "--audio-calls", "2",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "wrote 2 call recordings to rec" in done.stdout
+    records = [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    recorded = [r["recording"] for r in records if r["recording"]]
+    assert len(recorded) == 2 and all((tmp_path / "rec" / name).is_file() for name in recorded)
+    doc = json.loads(run("audio", str(tmp_path / "rec" / recorded[0]), "--json", cwd=tmp_path).stdout)
+    assert doc["channels"] == 2 and doc["talk_s"]["customer"] > 0 and doc["talk_s"]["agent"] > 0
