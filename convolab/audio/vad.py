@@ -143,7 +143,8 @@ def segments_from_levels(levels: np.ndarray, hop_s: float, options: VadOptions =
     g_start = starts[first]
     g_end = ends[np.r_[first[1:] - 1, len(ends) - 1]]
     peak = np.maximum.reduceat(np.where(levels > end_db, levels, -np.inf), g_start)
-    keep = peak >= start_db
+    # short bursts (clicks, line noise) go before the edges and tail would lengthen them
+    keep = (peak >= start_db) & ((g_end - g_start) * hop_s >= options.min_speech_s)
     g_start, g_end = g_start[keep], g_end[keep]
     # Edges: weak onsets (f, th, s) and fading word ends sit just above the noise. Move
     # each boundary outwards along the run of frames above a lower threshold, at most
@@ -163,7 +164,7 @@ def segments_from_levels(levels: np.ndarray, hop_s: float, options: VadOptions =
     seg = np.clip(seg, 0.0, None)
     if len(seg) > 1:  # a tail never runs into the next segment
         seg[:-1, 1] = np.minimum(seg[:-1, 1], seg[1:, 0])
-    return seg[seg[:, 1] - seg[:, 0] >= options.min_speech_s]
+    return seg
 
 
 def energy_segments(samples: np.ndarray, sample_rate: int, options: VadOptions = VadOptions()) -> list[np.ndarray]:
