@@ -18,6 +18,7 @@ __all__ = [
     "InvalidRecord",
     "LiveBackendError",
     "MissingExtra",
+    "RecordingNotReadable",
     "SourceNotReadable",
     "StoreInUse",
 ]
@@ -80,6 +81,18 @@ class StoreInUse(ConvolabError):
         holder = f"process {self.pid}" if self.pid is not None else "another process"
         return (f"the store {self.path} is in use by {holder}; close it or use a team store"
                 " (ducklake:sqlite:PATH or ducklake:postgres:CONNINFO)")
+
+
+class RecordingNotReadable(ValueError, ConvolabError):
+    """A call recording cannot be analysed: missing, empty, corrupt, truncated, too long,
+    not audio, or outside its recordings root. ``reason`` is one line."""
+
+    def __init__(self, reason: str, *, path: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.path = reason, path
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}" if self.path else self.reason
 
 
 class CriteriaError(ValueError, ConvolabError):

@@ -334,20 +334,36 @@ def write_conversations(
     *,
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
+    audio: str | Path | None = None,
+    audio_calls: int | None = None,
 ) -> Path:
     """Stream ``n`` conversations to ``path`` as canonical JSONL (gzip when it ends in ``.gz``).
 
     Returns the path written. ``progress`` is called with the number of records
-    written every 1,000 records.
+    written every 1,000 records (every 50 when recording audio).
+
+    With ``audio`` (a folder), each finished phone call, up to ``audio_calls`` of them,
+    is also spoken with espeak-ng into a two-channel recording in that folder, its
+    transcript re-timed to the speech and its ``ground_truth`` extended with the audio
+    conditions planted in it (see :mod:`convolab.audio.sample_calls`); its
+    ``recording`` is the file name relative to that folder. Phone calls without a
+    recording get ``recording: null``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    records: Iterator[dict[str, Any]] = generate_conversations(n, seed=seed)
+    every = 1000
+    if audio is not None:
+        from convolab.audio.sample_calls import SampleCallWriter
+
+        records = SampleCallWriter(audio, seed=seed, limit=audio_calls).map(records)
+        every = 50
     raw = gzip.open(path, "wb", compresslevel=5) if path.suffix == ".gz" else path.open("wb")
     with raw, io.TextIOWrapper(raw, encoding="utf-8", newline="\n") as out:
-        for k, record in enumerate(generate_conversations(n, seed=seed), 1):
+        for k, record in enumerate(records, 1):
             out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
             out.write("\n")
-            if progress is not None and k % 1000 == 0:
+            if progress is not None and k % every == 0:
                 progress(k)
     if progress is not None:
         progress(n)

@@ -37,17 +37,32 @@ def generate(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 0,
     out: Annotated[Path, typer.Option(help="Output file (canonical JSONL; .gz compresses).")] = Path(
         "data/conversations.jsonl"),
+    audio: Annotated[Path | None, typer.Option(
+        "--audio", metavar="DIR",
+        help="Also speak each phone call (espeak-ng) into a recording in DIR, with its ground truth.")] = None,
+    audio_calls: Annotated[int | None, typer.Option(
+        "--audio-calls", min=0, help="Record at most this many phone calls (default: all).")] = None,
 ) -> None:
-    """Write realistic sample conversations (deterministic for a seed)."""
+    """Write realistic sample conversations (deterministic for a seed), optionally with call recordings."""
+    import time
+
     from convolab.generate import write_conversations
 
+    started = time.perf_counter()
     with _progress() as bar:
         task = bar.add_task("generating", total=conversations)
         try:
-            write_conversations(out, conversations, seed=seed, progress=lambda k: bar.update(task, completed=k))
+            write_conversations(out, conversations, seed=seed, progress=lambda k: bar.update(task, completed=k),
+                                audio=audio, audio_calls=audio_calls)
         except OSError as exc:
-            fail(f"{out}: cannot write ({exc.strerror or exc})")
+            fail(f"{exc.filename or out}: cannot write ({exc.strerror or exc})")
     console.print(f"wrote {conversations:,} conversations to {out}")
+    if audio is not None:
+        console.print(f"wrote {_recordings(audio):,} call recordings to {audio} ({time.perf_counter() - started:.1f} s)")
+
+
+def _recordings(folder: Path) -> int:
+    return sum(1 for _ in folder.glob("*.truth.json"))
 
 
 @app.command()
@@ -256,14 +271,26 @@ def demo(
     conversations: Annotated[int, typer.Option("--conversations", "-n", min=10)] = 2000,
     seed: Annotated[int, typer.Option()] = 7,
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the QA dashboard at the end.")] = True,
+    audio_calls: Annotated[int, typer.Option(
+        "--audio-calls", min=0, help="Phone calls spoken into recordings (espeak-ng); 0 for none.")] = 300,
 ) -> None:
     """The main job: generate sample data, load it, score emotions, flag, and open the QA dashboard."""
+    import shutil
+    import time
+
     from convolab.generate import write_conversations
 
     path = resolve_db(db)
     source = path.with_name(path.stem + "-sample.jsonl")
+    audio = path.with_name(path.stem + "-audio") if audio_calls and shutil.which("espeak-ng") else None
     console.print(f"1. generating {conversations:,} conversations -> {source}")
-    write_conversations(source, conversations, seed=seed)
+    started = time.perf_counter()
+    write_conversations(source, conversations, seed=seed, audio=audio, audio_calls=audio_calls)
+    if audio is not None:
+        console.print(f"   with {_recordings(audio):,} call recordings -> {audio}"
+                      f" ({time.perf_counter() - started:.1f} s)")
+    elif audio_calls:
+        console.print("   no call recordings: espeak-ng is not installed")
     lab = open_store(path, must_exist=False)
     with lab:
         report = lab.ingest(source)
