@@ -140,6 +140,17 @@ class ConversationFilter:
     emotion: str | None = None
     since: datetime | date | None = None
     until: datetime | date | None = None
+    #: Conversations with a review flag of this criterion (raised, whatever QA decided).
+    criterion: str | None = None
+    #: ``(key, value)``: conversations carrying this tag, e.g. ``("call_reason", "billing")``.
+    tag: tuple[str, str] | None = None
+    #: Conversations in which a call of this function returned an error.
+    failed_function: str | None = None
+    #: Whether a human (a ``human_agent`` or ``supervisor`` message) took part.
+    human: bool | None = None
+    #: The customer's overall polarity (positive | negative | ambiguous | neutral) under the
+    #: latest scoring run's model.
+    polarity: str | None = None
 
     def where(self) -> tuple[str, list[Any]]:
         """Return the SQL WHERE clause (over alias ``c``) and its parameters."""
@@ -182,6 +193,29 @@ class ConversationFilter:
             else:
                 clauses.append("c.started_at <= ?")
             params.append(until)
+        # Uncorrelated IN-subqueries, like `flagged`: each child table is filtered once and
+        # semi-joined. They read only c.id, so they also run on the pre-sorted order tables.
+        if self.criterion:
+            clauses.append("c.id IN (SELECT conversation_id FROM flags WHERE criterion = ?)")
+            params.append(self.criterion)
+        if self.tag is not None:
+            key, value = self.tag
+            clauses.append("c.id IN (SELECT conversation_id FROM tags WHERE key = ? AND value = ?)")
+            params.extend([key, value])
+        if self.failed_function:
+            clauses.append(
+                "c.id IN (SELECT conversation_id FROM function_calls WHERE name = ? AND status = 'error')"
+            )
+            params.append(self.failed_function)
+        if self.human is not None:
+            humans = "SELECT conversation_id FROM messages WHERE role IN ('human_agent', 'supervisor')"
+            clauses.append(f"c.id {'' if self.human else 'NOT '}IN ({humans})")  # noqa: S608 - fixed SQL
+        if self.polarity:
+            clauses.append(
+                "c.id IN (SELECT conversation_id FROM conversation_emotions WHERE polarity = ? AND model_id ="
+                " (SELECT model_id FROM emotion_runs ORDER BY finished_at DESC NULLS LAST LIMIT 1))"
+            )
+            params.append(self.polarity)
         return (" AND ".join(clauses) or "TRUE"), params
 
 
