@@ -7,8 +7,32 @@ from typing import Annotated
 
 import typer
 
-from convolab.cli._app import DbOption, JsonOption, app, console, fail, open_store, print_json
+from convolab.cli._app import (
+    DbOption,
+    JsonOption,
+    app,
+    console,
+    fail,
+    open_store,
+    print_json,
+    resolve_db,
+)
 from convolab.errors import ConvolabError
+
+
+def _open_for_reading(db: Path | None):  # noqa: ANN202 - a Workbench
+    """The store, read-only when it can be (a report writes nothing, and the manager dashboard
+    may hold it read-only too); a store on an older schema is opened once for writing to migrate."""
+    import convolab
+
+    path = resolve_db(db)
+    if path.exists():
+        try:
+            return convolab.open(path, read_only=True)
+        except ConvolabError as exc:
+            if "older schema" not in str(exc):
+                fail(str(exc))
+    return open_store(db)
 
 
 @app.command("report")
@@ -46,7 +70,7 @@ def report_command(
     if not out.parent.exists():
         fail(f"cannot write {out}: folder {out.parent} does not exist")
     try:
-        with open_store(db) as lab:
+        with _open_for_reading(db) as lab:
             known = list_flows(lab)
             for name in flow or []:
                 if name not in known:

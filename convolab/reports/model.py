@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from convolab.reports.definitions import AUDIO_KPIS, KPIS, SECTION_NOTES, Kpi, flag_kpi
-from convolab.reports.period import Period, parse_day
+from convolab.reports.period import GRANULARITIES, Period, parse_day
 from convolab.store import ConversationFilter
 
 if TYPE_CHECKING:
@@ -56,17 +56,6 @@ _HUMAN_ROLES = "('human_agent', 'supervisor')"
 # Statuses of conversations that have not ended (or never started): no handle time.
 _NOT_HANDLED = "('in_progress', 'queued', 'no_answer')"
 
-# A flag is open unless its newest QA decision (by decided_at) dismissed it, as in the store.
-_OPEN_FLAGS = """
-    SELECT f.conversation_id FROM flags f
-    WHERE NOT EXISTS (
-        SELECT 1 FROM (
-            SELECT d.conversation_id, d.criterion FROM flag_decisions d
-            QUALIFY rank() OVER (PARTITION BY d.conversation_id, d.criterion ORDER BY d.decided_at DESC) = 1
-                AND d.decision = 'dismissed'
-        ) x WHERE x.conversation_id = f.conversation_id AND x.criterion = f.criterion
-    )
-"""
 
 
 @dataclass
@@ -313,55 +302,101 @@ def build_report(
     period = Period.resolve(since_day, until_day, first_day=first_day, last_day=last_day,
                             granularity=granularity)
     model = lab.execute(_LATEST_MODEL[1:-1]).scalar()
-    scope = f"_report_scope_{uuid.uuid4().hex[:12]}"
+    scope = _Scope(lab, period, flows, platform, model)
     try:
-        _create_scope(lab, scope, period, flows, platform, model)
         return _assemble(lab, scope, period, flows, platform, model)
     finally:
-        lab.execute(f"DROP TABLE IF EXISTS {scope}")
+        scope.drop()
 
 
-def _create_scope(lab: Workbench, scope: str, period: Period, flows: tuple[str, ...] | None,
-                  platform: str | None, model: str | None) -> None:
-    """One row per conversation of the period (and of the previous period), with what sections need."""
-    current_where, current_params = _current_filter(period, flows, platform).where()
-    selects = [("current", current_where, current_params)]
-    if period.has_previous:
-        prev_where, prev_params = ConversationFilter(
-            flow=list(flows) if flows else None, platform=platform,
-            since=period.previous_start, until=period.previous_end,
-        ).where()
-        selects.append(("previous", prev_where, prev_params))
-    bucket_sql, bucket_params = _bucket_sql(period)
-    emotions = (
-        "LEFT JOIN (SELECT conversation_id, polarity, sentiment, trend, top_emotions FROM conversation_emotions"
-        " WHERE model_id = ?) ce ON ce.conversation_id = c.id"
-    )
-    parts, params = [], []
-    for name, where, where_params in selects:
-        parts.append(f"""
-            SELECT ? AS period, c.id, c.flow, c.platform, c.status, c.started_at, c.duration_s,
-                   {bucket_sql} AS bucket,
-                   c.id IN (SELECT conversation_id FROM messages WHERE role IN {_HUMAN_ROLES}) AS human,
-                   c.duration_s IS NOT NULL AND coalesce(c.status, '') NOT IN {_NOT_HANDLED} AS handled,
-                   c.id IN ({_OPEN_FLAGS}) AS flagged,
-                   ce.polarity, ce.sentiment, ce.trend AS arc, ce.top_emotions
-            FROM conversations c {emotions}
-            WHERE {where}
-        """)  # noqa: S608 - fixed fragments; filter values are bound
-        params += [name, *bucket_params, model, *where_params]
-    lab.execute(f"CREATE TEMP TABLE {scope} AS " + " UNION ALL ".join(parts), params)
+class _Scope:
+    """The conversations a report counts, as temporary tables on the store's connection.
+
+    ``name``: one row per conversation of the period (``period = 'current'``) and of the
+    previous period (``'previous'``), with the columns sections group by. ``pairs``: one row
+    per (conversation, criterion) flagged in either period, with its newest QA decision.
+    Child tables (tags, function calls, audio analyses) are joined to ``name``, except when
+    the report covers the whole store unfiltered: then they are read directly, which at a
+    million conversations saves a hash join each.
+    """
+
+    def __init__(self, lab: Workbench, period: Period, flows: tuple[str, ...] | None,
+                 platform: str | None, model: str | None) -> None:
+        self.lab = lab
+        token = uuid.uuid4().hex[:12]
+        self.name = f"_report_scope_{token}"
+        self.pairs = f"_report_flags_{token}"
+        self.whole = period.everything and not flows and not platform
+        current_where, current_params = _current_filter(period, flows, platform).where()
+        selects = [("current", current_where, current_params)]
+        if period.has_previous:
+            prev_where, prev_params = ConversationFilter(
+                flow=list(flows) if flows else None, platform=platform,
+                since=period.previous_start, until=period.previous_end,
+            ).where()
+            selects.append(("previous", prev_where, prev_params))
+        if model is None:  # nothing scored: no join at all
+            emotions, emotion_columns, emotion_params = "", (
+                "NULL::VARCHAR AS polarity, NULL::DOUBLE AS sentiment, NULL::VARCHAR AS arc,"
+                " NULL::VARCHAR[] AS top_emotions"), []
+        else:
+            emotions = ("LEFT JOIN (SELECT conversation_id, polarity, sentiment, trend, top_emotions"
+                        " FROM conversation_emotions WHERE model_id = ?) ce ON ce.conversation_id = c.id")
+            emotion_columns = "ce.polarity, ce.sentiment, ce.trend AS arc, ce.top_emotions"
+            emotion_params = [model]
+        bucket = _bucket_sql(period)
+        parts, params = [], []
+        for label, where, where_params in selects:
+            # The period label and the bucket expression are literals from fixed sets: a bound
+            # date_trunc unit costs a second per million rows.
+            parts.append(f"""
+                SELECT '{label}' AS period, c.id, c.flow, c.platform, c.status, c.started_at, c.duration_s,
+                       {bucket} AS bucket,
+                       c.id IN (SELECT conversation_id FROM messages WHERE role IN {_HUMAN_ROLES}) AS human,
+                       c.duration_s IS NOT NULL AND coalesce(c.status, '') NOT IN {_NOT_HANDLED} AS handled,
+                       {emotion_columns}
+                FROM conversations c {emotions}
+                WHERE {where}
+            """)  # noqa: S608 - fixed fragments; filter values are bound
+            params += [*emotion_params, *where_params]
+        lab.execute(f"CREATE TEMP TABLE {self.name} AS " + " UNION ALL ".join(parts), params)
+        # A flag is open unless its newest QA decision dismissed it (ties: any dismissal), as in
+        # the store; "reviewed" means it has a decision, "confirmed" that none of the newest dismissed it.
+        lab.execute(f"""
+            CREATE TEMP TABLE {self.pairs} AS
+            WITH p AS (SELECT DISTINCT s.period, s.id AS conversation_id, s.flow, s.bucket, s.started_at, f.criterion
+                       FROM flags f JOIN {self.name} s ON s.id = f.conversation_id),
+                 newest AS (SELECT conversation_id, criterion, bool_or(decision = 'dismissed') AS dismissed
+                            FROM (SELECT conversation_id, criterion, decision FROM flag_decisions
+                                  QUALIFY rank() OVER (PARTITION BY conversation_id, criterion
+                                                       ORDER BY decided_at DESC) = 1)
+                            GROUP BY ALL)
+            SELECT p.*, n.conversation_id IS NOT NULL AS reviewed, coalesce(n.dismissed, false) AS dismissed
+            FROM p LEFT JOIN newest n USING (conversation_id, criterion)
+        """)  # noqa: S608 - generated table names
+
+    def join(self, alias: str) -> tuple[str, str]:
+        """(period expression, JOIN clause) restricting child table ``alias`` to the scope."""
+        if self.whole:
+            return "'current'", ""
+        return "s.period", f"JOIN {self.name} s ON s.id = {alias}.conversation_id"
+
+    def drop(self) -> None:
+        self.lab.execute(f"DROP TABLE IF EXISTS {self.name}")
+        self.lab.execute(f"DROP TABLE IF EXISTS {self.pairs}")
 
 
-def _bucket_sql(period: Period) -> tuple[str, list[Any]]:
-    """SQL for a conversation's time bucket (its first day) and its parameters."""
+def _bucket_sql(period: Period) -> str:
+    """SQL for a conversation's time bucket (its first day); only fixed units and integers."""
     if period.granularity == "year" and period.start is not None and period.end is not None:
         years = period.end.year - period.start.year + 1
         step = max(1, math.ceil(years / 120))
         if step > 1:  # absurd spans still give a bounded number of points
-            return ("make_date(CAST(year(c.started_at) - (year(c.started_at) - ?) % ? AS INTEGER), 1, 1)",
-                    [period.start.year, step])
-    return "date_trunc(?, c.started_at)::DATE", [period.granularity]
+            first = int(period.start.year)
+            return f"make_date(CAST(year(c.started_at) - (year(c.started_at) - {first}) % {step} AS INTEGER), 1, 1)"
+    if period.granularity not in GRANULARITIES:  # never user text in SQL
+        raise ValueError(f"unknown granularity {period.granularity!r}")
+    return f"date_trunc('{period.granularity}', c.started_at)::DATE"
 
 
 def _rate(n: Any, d: Any) -> float | None:
@@ -419,12 +454,13 @@ def _compare(frame: pl.DataFrame, key: str, value: str, *, total: dict[str, int]
     return out.sort([value, key], descending=[True, False], nulls_last=True)
 
 
-def _assemble(lab: Workbench, scope: str, period: Period, flows: tuple[str, ...] | None,
+def _assemble(lab: Workbench, scope: _Scope, period: Period, flows: tuple[str, ...] | None,
               platform: str | None, model: str | None) -> Report:
     prev = period.has_previous
     notes: dict[str, str] = {}
     if not prev:
         notes["previous"] = SECTION_NOTES["no_previous"]
+    s, pairs = scope.name, scope.pairs
 
     # -- headline figures -------------------------------------------------------------------
     totals = lab.execute(f"""
@@ -433,36 +469,26 @@ def _assemble(lab: Workbench, scope: str, period: Period, flows: tuple[str, ...]
                count(*) FILTER (WHERE status = 'transferred') AS transferred,
                count(*) FILTER (WHERE status = 'abandoned') AS abandoned,
                count(*) FILTER (WHERE status = 'failed') AS failed,
-               count(*) FILTER (WHERE flagged) AS flagged,
                count(*) FILTER (WHERE handled) AS handled,
                avg(duration_s) FILTER (WHERE handled) AS handle_time_mean_s,
                quantile_cont(duration_s, 0.9) FILTER (WHERE handled) AS handle_time_p90_s,
                count(polarity) AS scored,
                count(*) FILTER (WHERE polarity = 'negative') AS negative
-        FROM {scope} GROUP BY period
+        FROM {s} GROUP BY period
     """).pl()  # noqa: S608 - the scope table's name is generated here
     cur, prv = _by_period(totals)
     total = {"current": int(cur.get("conversations") or 0),
              "previous": int(prv.get("conversations") or 0) if prv else 0}
+    flag_totals = {r[0]: r[1:] for r in lab.execute(f"""
+        SELECT period, count(DISTINCT conversation_id) FILTER (WHERE NOT dismissed) AS flagged,
+               count(*) AS pairs, count(*) FILTER (WHERE reviewed) AS reviewed,
+               count(*) FILTER (WHERE reviewed AND NOT dismissed) AS confirmed
+        FROM {pairs} GROUP BY period
+    """).fetchall()}  # noqa: S608
 
-    qa = lab.execute(f"""
-        WITH pairs AS (SELECT DISTINCT s.period, f.conversation_id, f.criterion
-                       FROM flags f JOIN {scope} s ON s.id = f.conversation_id),
-             newest AS (SELECT conversation_id, criterion, arg_max(decision, decided_at) AS decision
-                        FROM flag_decisions
-                        WHERE conversation_id IN (SELECT conversation_id FROM pairs) GROUP BY ALL)
-        SELECT p.period, p.criterion, count(*) AS conversations, count(n.decision) AS reviewed,
-               count(*) FILTER (WHERE n.decision = 'confirmed') AS confirmed
-        FROM pairs p LEFT JOIN newest n USING (conversation_id, criterion)
-        GROUP BY ALL
-    """).pl()  # noqa: S608
-
-    def headline(row: dict[str, Any] | None) -> dict[str, float | None] | None:
-        if row is None:
-            return None
+    def headline(row: dict[str, Any], name: str) -> dict[str, float | None]:
         n = row.get("conversations") or 0
-        q = qa.filter(pl.col("period") == row["period"]) if row else qa.clear()
-        pairs, reviewed = int(q["conversations"].sum() or 0), int(q["reviewed"].sum() or 0)
+        flagged, n_pairs, reviewed, confirmed = flag_totals.get(name, (0, 0, 0, 0))
         return {
             "conversations": float(n),
             "containment_rate": _rate(row.get("contained"), n),
@@ -472,18 +498,16 @@ def _assemble(lab: Workbench, scope: str, period: Period, flows: tuple[str, ...]
             "handle_time_mean_s": row.get("handle_time_mean_s"),
             "handle_time_p90_s": row.get("handle_time_p90_s"),
             "negative_sentiment_rate": _rate(row.get("negative"), row.get("scored")),
-            "flagged_rate": _rate(row.get("flagged"), n),
-            "review_coverage": _rate(reviewed, pairs),
-            "confirm_rate": _rate(int(q["confirmed"].sum() or 0), reviewed),
+            "flagged_rate": _rate(flagged, n),
+            "review_coverage": _rate(reviewed, n_pairs),
+            "confirm_rate": _rate(confirmed, reviewed),
         }
 
-    empty_row = {"period": "current", "conversations": 0}
-    current_values = headline(cur or empty_row) or {}
-    previous_values = headline(prv or {"period": "previous", "conversations": 0}) if prev else None
-    kpi_rows = _kpi_rows(KPIS, current_values, previous_values, "headline")
+    kpi_rows = _kpi_rows(KPIS, headline(cur, "current"), headline(prv or {}, "previous") if prev else None,
+                         "headline")
 
     # -- review flags ---------------------------------------------------------------------------
-    flags, flag_kpis, flag_trend = _flag_section(lab, scope, qa, total, prev)
+    flags, flag_kpis, flag_trend = _flag_section(lab, scope, total, prev)
     kpi_rows += flag_kpis
     if flags.height == 0:
         notes["flags"] = SECTION_NOTES["no_flags"]
@@ -497,7 +521,7 @@ def _assemble(lab: Workbench, scope: str, period: Period, flows: tuple[str, ...]
                count(*) FILTER (WHERE status = 'failed') AS failed,
                count(*) FILTER (WHERE handled) AS handled,
                avg(duration_s) FILTER (WHERE handled) AS handle_mean_s
-        FROM {scope} WHERE bucket IS NOT NULL GROUP BY ALL ORDER BY period, bucket
+        FROM {s} WHERE bucket IS NOT NULL GROUP BY ALL ORDER BY period, bucket
     """).pl()  # noqa: S608
     shift = timedelta(days=period.days)
     volume = volume.with_columns(
@@ -508,7 +532,7 @@ def _assemble(lab: Workbench, scope: str, period: Period, flows: tuple[str, ...]
     )
 
     statuses = _compare(
-        _counts(lab, scope, "coalesce(status, '(none)')", "status"),
+        _counts(lab, s, "coalesce(status, '(none)')", "status"),
         "status", "conversations", total=total, has_previous=prev,
     )
 
@@ -518,32 +542,31 @@ def _assemble(lab: Workbench, scope: str, period: Period, flows: tuple[str, ...]
     if scored["current"] == 0:
         notes["sentiment"] = SECTION_NOTES["not_scored"]
     else:
-        sentiment = _compare(
-            _counts(lab, scope, "polarity", "polarity"),
-            "polarity", "conversations", total=scored, has_previous=prev,
-        )
-        sentiment_arc = _compare(
-            _counts(lab, scope, "arc", "arc"),
-            "arc", "conversations", total=scored, has_previous=prev,
-        )
+        sentiment = _compare(_counts(lab, s, "polarity", "polarity"), "polarity", "conversations",
+                             total=scored, has_previous=prev)
+        sentiment_arc = _compare(_counts(lab, s, "arc", "arc"), "arc", "conversations",
+                                 total=scored, has_previous=prev)
         sentiment_trend = lab.execute(f"""
             SELECT bucket, count(polarity) AS scored, avg(sentiment) AS mean_sentiment,
-                   count(*) FILTER (WHERE polarity = 'negative') / nullif(count(polarity), 0) AS negative_share
-            FROM {scope} WHERE period = 'current' AND bucket IS NOT NULL GROUP BY ALL ORDER BY bucket
+                   count(*) FILTER (WHERE polarity = 'negative') / nullif(count(polarity), 0) AS negative_share,
+                   count(*) FILTER (WHERE polarity = 'positive') / nullif(count(polarity), 0) AS positive_share
+            FROM {s} WHERE period = 'current' AND bucket IS NOT NULL GROUP BY ALL ORDER BY bucket
         """).pl()  # noqa: S608
         emotions = _compare(
             lab.execute(f"""
                 SELECT period, e.emotion, count(*) AS conversations
-                FROM {scope}, unnest(top_emotions) AS e(emotion)
+                FROM {s}, unnest(top_emotions) AS e(emotion)
                 WHERE top_emotions IS NOT NULL GROUP BY ALL
             """).pl(),  # noqa: S608
             "emotion", "conversations", total=scored, has_previous=prev,
         ).head(MAX_EMOTIONS)
 
     # -- call reasons and functions ----------------------------------------------------------------
+    # Ingest keeps (conversation_id, key) unique in `tags`, so rows count conversations.
+    period_expr, join = scope.join("t")
     reasons = lab.execute(f"""
-        SELECT s.period, t.value AS reason, count(DISTINCT s.id) AS conversations
-        FROM tags t JOIN {scope} s ON s.id = t.conversation_id
+        SELECT {period_expr} AS period, t.value AS reason, count(*) AS conversations
+        FROM tags t {join}
         WHERE t.key = 'call_reason' AND t.value IS NOT NULL GROUP BY ALL
     """).pl()  # noqa: S608
     call_reasons = _top_with_other(_compare(reasons, "reason", "conversations", total=total, has_previous=prev),
@@ -606,39 +629,37 @@ def _top_with_other(frame: pl.DataFrame, key: str, limit: int, total: dict[str, 
     return pl.concat([head, row])
 
 
-def _flag_section(lab: Workbench, scope: str, qa: pl.DataFrame, total: dict[str, int],
+def _flag_section(lab: Workbench, scope: _Scope, total: dict[str, int],
                   prev: bool) -> tuple[pl.DataFrame, list[dict[str, Any]], pl.DataFrame]:
+    pairs = scope.pairs
     criteria = [r[0] for r in lab.execute(
         "SELECT criterion FROM flags GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT ?", [MAX_CRITERIA]).fetchall()]
+    per = {(r[0], r[1]): r[2:] for r in lab.execute(f"""
+        SELECT period, criterion, count(*) AS conversations, count(*) FILTER (WHERE reviewed) AS reviewed,
+               count(*) FILTER (WHERE reviewed AND NOT dismissed) AS confirmed
+        FROM {pairs} GROUP BY ALL
+    """).fetchall()}  # noqa: S608
+    examples = dict(lab.execute(f"""
+        SELECT criterion, list(conversation_id ORDER BY started_at DESC NULLS LAST, conversation_id)
+        FROM (SELECT criterion, conversation_id, started_at FROM {pairs} WHERE period = 'current'
+              QUALIFY row_number() OVER (PARTITION BY criterion
+                                         ORDER BY started_at DESC NULLS LAST, conversation_id) <= ?)
+        GROUP BY 1
+    """, [EXAMPLES_PER_CRITERION]).fetchall())  # noqa: S608
     descriptions = _criterion_descriptions()
     t_cur, t_prev = total.get("current") or 0, total.get("previous") or 0
-    examples = {
-        crit: ids for crit, ids in lab.execute(f"""
-            SELECT criterion, list(id ORDER BY started_at DESC NULLS LAST, id) FROM (
-                SELECT DISTINCT f.criterion, s.id, s.started_at FROM flags f
-                JOIN {scope} s ON s.id = f.conversation_id AND s.period = 'current'
-                QUALIFY row_number() OVER (PARTITION BY f.criterion ORDER BY s.started_at DESC NULLS LAST, s.id)
-                        <= ?)
-            GROUP BY 1
-        """, [EXAMPLES_PER_CRITERION]).fetchall()  # noqa: S608
-    }
     rows, kpi_rows = [], []
     for crit in criteria:
-        def one(period: str, c: str = crit) -> dict[str, int]:
-            q = qa.filter((pl.col("period") == period) & (pl.col("criterion") == c))
-            if q.height == 0:
-                return {"conversations": 0, "reviewed": 0, "confirmed": 0}
-            return {k: int(q[k][0]) for k in ("conversations", "reviewed", "confirmed")}
-
-        c, p = one("current"), one("previous")
-        rate = _rate(c["conversations"], t_cur)
-        previous_rate = _rate(p["conversations"], t_prev) if prev else None
+        c_n, c_reviewed, c_confirmed = per.get(("current", crit), (0, 0, 0))
+        p_n = per.get(("previous", crit), (0, 0, 0))[0]
+        rate = _rate(c_n, t_cur)
+        previous_rate = _rate(p_n, t_prev) if prev else None
         rows.append({
-            "criterion": crit, "description": descriptions.get(crit), "conversations": c["conversations"],
-            "rate": rate, "previous_conversations": p["conversations"] if prev else None,
+            "criterion": crit, "description": descriptions.get(crit), "conversations": c_n,
+            "rate": rate, "previous_conversations": p_n if prev else None,
             "previous_rate": previous_rate, "change": _change("rate", rate, previous_rate),
-            "reviewed": c["reviewed"], "coverage": _rate(c["reviewed"], c["conversations"]),
-            "confirmed": c["confirmed"], "confirm_rate": _rate(c["confirmed"], c["reviewed"]),
+            "reviewed": c_reviewed, "coverage": _rate(c_reviewed, c_n),
+            "confirmed": c_confirmed, "confirm_rate": _rate(c_confirmed, c_reviewed),
             "examples": examples.get(crit, []),
         })
         kpi = flag_kpi(crit, descriptions.get(crit))
@@ -650,12 +671,10 @@ def _flag_section(lab: Workbench, scope: str, qa: pl.DataFrame, total: dict[str,
     flags = pl.DataFrame(rows, schema=schema).sort(["conversations", "criterion"], descending=[True, False])
     top = flags.head(MAX_TREND_CRITERIA)["criterion"].to_list()
     trend = lab.execute(f"""
-        WITH b AS (SELECT bucket, count(*) AS n FROM {scope} WHERE period = 'current' AND bucket IS NOT NULL
+        WITH b AS (SELECT bucket, count(*) AS n FROM {scope.name} WHERE period = 'current' AND bucket IS NOT NULL
                    GROUP BY 1),
-             f AS (SELECT s.bucket, f.criterion, count(DISTINCT s.id) AS conversations
-                   FROM flags f JOIN {scope} s ON s.id = f.conversation_id
-                   WHERE s.period = 'current' AND s.bucket IS NOT NULL AND list_contains(?, f.criterion)
-                   GROUP BY ALL)
+             f AS (SELECT bucket, criterion, count(*) AS conversations FROM {pairs}
+                   WHERE period = 'current' AND bucket IS NOT NULL AND list_contains(?, criterion) GROUP BY ALL)
         SELECT b.bucket, c.criterion, coalesce(f.conversations, 0) AS conversations,
                coalesce(f.conversations, 0) / b.n AS rate
         FROM b CROSS JOIN (SELECT unnest(?::VARCHAR[]) AS criterion) c
@@ -675,11 +694,12 @@ def _criterion_descriptions() -> dict[str, str]:
         return {}
 
 
-def _function_section(lab: Workbench, scope: str, prev: bool) -> pl.DataFrame:
+def _function_section(lab: Workbench, scope: _Scope, prev: bool) -> pl.DataFrame:
+    period_expr, join = scope.join("fc")
     calls = lab.execute(f"""
-        SELECT s.period, fc.name AS function, count(*) AS calls,
+        SELECT {period_expr} AS period, fc.name AS function, count(*) AS calls,
                count(*) FILTER (WHERE fc.status = 'error') AS failed
-        FROM function_calls fc JOIN {scope} s ON s.id = fc.conversation_id GROUP BY ALL
+        FROM function_calls fc {join} GROUP BY ALL
     """).pl()  # noqa: S608
     cur = calls.filter(pl.col("period") == "current").drop("period")
     old = calls.filter(pl.col("period") == "previous").select(
@@ -692,19 +712,24 @@ def _function_section(lab: Workbench, scope: str, prev: bool) -> pl.DataFrame:
     return out.sort(["calls", "function"], descending=[True, False]).head(MAX_FUNCTIONS)
 
 
-def _flow_section(lab: Workbench, scope: str, prev: bool) -> pl.DataFrame:
+def _flow_section(lab: Workbench, scope: _Scope, prev: bool) -> pl.DataFrame:
     per_flow = lab.execute(f"""
-        SELECT period, coalesce(flow, '(no flow)') AS flow, count(*) AS conversations,
-               count(*) FILTER (WHERE status = 'completed' AND NOT human) AS contained,
-               count(*) FILTER (WHERE status = 'transferred') AS transferred,
-               count(*) FILTER (WHERE status = 'abandoned') AS abandoned,
-               count(*) FILTER (WHERE status = 'failed') AS failed,
-               count(*) FILTER (WHERE flagged) AS flagged,
-               count(*) FILTER (WHERE handled) AS handled,
-               coalesce(sum(duration_s) FILTER (WHERE handled), 0) AS handle_total_s,
-               count(polarity) AS scored,
-               count(*) FILTER (WHERE polarity = 'negative') AS negative
-        FROM {scope} GROUP BY ALL
+        WITH flagged AS (SELECT period, coalesce(flow, '(no flow)') AS flow,
+                                count(DISTINCT conversation_id) AS flagged
+                         FROM {scope.pairs} WHERE NOT dismissed GROUP BY ALL),
+             base AS (SELECT period, coalesce(flow, '(no flow)') AS flow, count(*) AS conversations,
+                             count(*) FILTER (WHERE status = 'completed' AND NOT human) AS contained,
+                             count(*) FILTER (WHERE status = 'transferred') AS transferred,
+                             count(*) FILTER (WHERE status = 'abandoned') AS abandoned,
+                             count(*) FILTER (WHERE status = 'failed') AS failed,
+                             count(*) FILTER (WHERE handled) AS handled,
+                             coalesce(sum(duration_s) FILTER (WHERE handled), 0) AS handle_total_s,
+                             count(polarity) AS scored,
+                             count(*) FILTER (WHERE polarity = 'negative') AS negative
+                      FROM {scope.name} GROUP BY ALL)
+        SELECT b.period, b.flow, b.conversations, b.contained, b.transferred, b.abandoned, b.failed,
+               coalesce(f.flagged, 0) AS flagged, b.handled, b.handle_total_s, b.scored, b.negative
+        FROM base b LEFT JOIN flagged f USING (period, flow)
     """).pl()  # noqa: S608
     counts = ["conversations", "contained", "transferred", "abandoned", "failed", "flagged", "handled",
               "handle_total_s", "scored", "negative"]
@@ -747,26 +772,28 @@ def _flow_section(lab: Workbench, scope: str, prev: bool) -> pl.DataFrame:
     )
 
 
-def _audio_section(lab: Workbench, scope: str, prev: bool) -> pl.DataFrame | None:
+def _audio_section(lab: Workbench, scope: _Scope, prev: bool) -> pl.DataFrame | None:
     exists = lab.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'audio_analyses'").scalar()
     if not exists:
         return None
+    period_expr, join = scope.join("a")
+    # The newest analysis of each conversation's recording counts (a re-analysis replaces it).
     figures = lab.execute(f"""
         WITH newest AS (
-            SELECT * FROM audio_analyses
-            WHERE conversation_id IN (SELECT id FROM {scope})
-            QUALIFY row_number() OVER (PARTITION BY conversation_id ORDER BY analysed_at DESC NULLS LAST) = 1
+            SELECT {period_expr} AS period, a.status, a.latency_p50_ms, a.latency_p95_ms, a.dead_air_total_s,
+                   a.dead_air_count, a.interruptions_agent
+            FROM audio_analyses a {join}
+            QUALIFY row_number() OVER (PARTITION BY a.conversation_id
+                                       ORDER BY a.analysed_at DESC NULLS LAST) = 1
         )
-        SELECT s.period, count(*) AS recordings_analysed,
-               avg(a.latency_p50_ms) AS agent_latency_ms,
-               avg(a.latency_p95_ms) AS agent_latency_p95_ms,
-               avg(coalesce(a.dead_air_total_s, 0)) AS dead_air_per_call_s,
-               avg(CASE WHEN coalesce(a.dead_air_count, 0) > 0 THEN 1.0 ELSE 0.0 END) AS dead_air_calls_rate,
-               avg(a.interruptions_agent) AS interruptions_per_call
-        FROM newest a JOIN {scope} s ON s.id = a.conversation_id
-        WHERE a.status = 'ok'
-        GROUP BY ALL
+        SELECT period, count(*) AS recordings_analysed,
+               avg(latency_p50_ms) AS agent_latency_ms,
+               avg(latency_p95_ms) AS agent_latency_p95_ms,
+               avg(coalesce(dead_air_total_s, 0)) AS dead_air_per_call_s,
+               avg(CASE WHEN coalesce(dead_air_count, 0) > 0 THEN 1.0 ELSE 0.0 END) AS dead_air_calls_rate,
+               avg(interruptions_agent) AS interruptions_per_call
+        FROM newest WHERE status = 'ok' GROUP BY ALL
     """).pl()  # noqa: S608
     cur, prv = _by_period(figures)
     if not cur or not cur.get("recordings_analysed"):

@@ -39,7 +39,7 @@ from convolab.reports.formatting import (
 from convolab.reports.model import Report
 from convolab.reports.privacy import safe_id, scrub
 
-__all__ = ["FORMATS", "print_pdf", "render_html", "write_report"]
+__all__ = ["FORMATS", "TILE_CSS", "print_pdf", "render_html", "render_tiles", "write_report"]
 
 FORMATS = ("html", "pdf")
 CHROMIUM = "/usr/bin/chromium"
@@ -131,7 +131,8 @@ def _tile(row: dict[str, Any], *, small: bool = False, has_previous: bool = Fals
     )
 
 
-def _tiles(frame: pl.DataFrame | None, *, has_previous: bool, small: bool = False) -> str:
+def render_tiles(frame: pl.DataFrame | None, *, has_previous: bool, small: bool = False) -> str:
+    """KPI tiles (styles: :data:`TILE_CSS`), each with ``data-kpi`` and ``data-value``."""
     if frame is None or frame.height == 0:
         return ""
     return (f'<div class="kpis{" kpis-small" if small else ""}">'
@@ -265,7 +266,24 @@ def _definitions(report: Report) -> str:
     return f'<dl class="defs">{"".join(items)}</dl>'
 
 
-_CSS = """
+TILE_CSS = """
+.kpis { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 12px; }
+.kpi { background: #fff; border: 1px solid #dde1e6; border-radius: 8px; padding: 10px 12px;
+  display: flex; flex-direction: column; gap: 2px; min-width: 0; color: #1f2328;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; }
+.kpi-label { font-size: 12px; font-weight: 600; color: #5b6470; text-transform: uppercase;
+  letter-spacing: .02em; overflow-wrap: anywhere; line-height: 1.3; }
+.kpi-value { font-size: 26px; font-weight: 650; font-variant-numeric: tabular-nums; line-height: 1.2; }
+.kpi-prev { font-size: 12px; color: #5b6470; font-variant-numeric: tabular-nums; }
+.kpi-counts { font-size: 11.5px; color: #5b6470; margin-top: 4px; line-height: 1.35; }
+.kpis-small { grid-template-columns: repeat(auto-fill, minmax(180px, 1fr)); gap: 8px; }
+.kpi-small .kpi-value { font-size: 20px; }
+.kpi-small .kpi-counts { display: none; }
+.chg { font-weight: 600; white-space: nowrap; }
+.chg-good { color: #1a7f37; } .chg-bad { color: #c0392b; } .chg-flat { color: #5b6470; }
+"""
+
+_PAGE_CSS = """
 :root { --ink:#1f2328; --muted:#5b6470; --line:#dde1e6; --bg:#f4f6f8; --card:#fff; --blue:#2f6fb5;
   --good:#1a7f37; --bad:#c0392b; }
 * { box-sizing: border-box; }
@@ -282,19 +300,6 @@ h2 { font-size: 18px; margin: 28px 0 10px; padding-bottom: 4px; border-bottom: 2
 .note { margin: 6px 0 12px; padding: 8px 12px; background: #fff8e1; border: 1px solid #f0d98c;
   border-radius: 6px; color: #5a4a00; }
 .lead { color: var(--muted); margin: 0 0 10px; }
-.kpis { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 12px; }
-.kpi { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px;
-  display: flex; flex-direction: column; gap: 2px; min-width: 0; }
-.kpi-label { font-size: 12px; font-weight: 600; color: var(--muted); text-transform: uppercase;
-  letter-spacing: .02em; overflow-wrap: anywhere; }
-.kpi-value { font-size: 26px; font-weight: 650; font-variant-numeric: tabular-nums; line-height: 1.2; }
-.kpi-prev { font-size: 12px; color: var(--muted); font-variant-numeric: tabular-nums; }
-.kpi-counts { font-size: 11.5px; color: var(--muted); margin-top: 4px; }
-.kpis-small { grid-template-columns: repeat(auto-fill, minmax(180px, 1fr)); gap: 8px; }
-.kpi-small .kpi-value { font-size: 20px; }
-.kpi-small .kpi-counts { display: none; }
-.chg { font-weight: 600; white-space: nowrap; }
-.chg-good { color: var(--good); } .chg-bad { color: var(--bad); } .chg-flat { color: var(--muted); }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 16px;
   margin-top: 12px; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; margin: 0; }
@@ -329,6 +334,7 @@ footer { color: var(--muted); font-size: 12px; margin-top: 24px; }
   .defs { grid-template-columns: 150px 1fr; font-size: 10px; }
 }
 """
+_CSS = TILE_CSS + _PAGE_CSS
 
 # Draws every chart from the JSON block; before printing, charts take the printed width
 # (A4 minus margins), and take the window's width again afterwards.
@@ -419,7 +425,7 @@ def render_html(report: Report, *, title: str = "Conversation report") -> str:
         "<section id=\"headline\"><h2>Headline figures</h2>",
         '<p class="lead">Rates are shares of all conversations in the period. '
         "Each figure says in one line what it counts.</p>",
-        _tiles(headline, has_previous=period.has_previous),
+        render_tiles(headline, has_previous=period.has_previous),
         "</section>",
         f'<section id="volume"><h2>{_SECTION_TITLES["volume"]}</h2>',
         chart_grid("volume", "outcomes"),
@@ -439,7 +445,7 @@ def render_html(report: Report, *, title: str = "Conversation report") -> str:
         parts.append(_note(notes["flags"]))
     else:
         parts += ['<p class="lead">Share of all conversations flagged for each criterion.</p>',
-                  _tiles(flag_tiles, small=True, has_previous=period.has_previous), chart_grid("flags"), _flag_table(report)]
+                  render_tiles(flag_tiles, small=True, has_previous=period.has_previous), chart_grid("flags"), _flag_table(report)]
     parts += ["</section>", f'<section id="reasons"><h2>{_SECTION_TITLES["reasons"]}</h2>']
     if report.call_reasons.height:
         parts.append(chart_grid("reasons"))
@@ -456,7 +462,7 @@ def render_html(report: Report, *, title: str = "Conversation report") -> str:
     if report.audio is None:
         parts.append(_note(notes.get("audio", "No recordings analysed.")))
     else:
-        parts.append(_tiles(report.audio, has_previous=period.has_previous))
+        parts.append(render_tiles(report.audio, has_previous=period.has_previous))
     parts += [
         "</section>",
         '<section id="definitions"><h2>How these figures are counted</h2>',
