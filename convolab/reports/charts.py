@@ -184,8 +184,8 @@ def build_charts(report: Report) -> list[Chart]:
         keys.append([None] * old.height)
     charts.append(Chart(
         "volume", "volume", f"Conversations per {word}",
-        f"Conversations that started each {word} (UTC); the dotted line is the previous period, "
-        f"shifted to line up with this one.",
+        f"Conversations that started each {word} (UTC)"
+        + ("; the dotted line is the previous period, shifted to line up with this one." if len(data) > 1 else "."),
         {"data": data, "layout": _layout(f"Conversations per {word}", x_title=date_axis,
                                          y_title="Conversations",
                                          legend=[d["name"] for d in data] if len(data) > 1 else None,
@@ -303,7 +303,6 @@ def build_charts(report: Report) -> list[Chart]:
                 "colorbar": {"title": {"text": "Share", "side": "top"}, "tickformat": ".0%", "thickness": 12},
                 "hovertemplate": "%{y}, %{x}: %{z:.1%} (%{customdata} conversations)<extra></extra>",
             }], "layout": layout},
-            drill="criterion", keys=[[None] * len(criteria)],
         ))
 
     # Call reasons and functions.

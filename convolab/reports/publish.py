@@ -118,10 +118,10 @@ def _tile(row: dict[str, Any], *, small: bool = False, has_previous: bool = Fals
                 f' vs {esc(fmt_value(unit, row["previous"]))} before</div>')
     elif has_previous:
         prev = '<div class="kpi-prev">vs – before</div>'
-    else:
-        prev = '<div class="kpi-prev kpi-noprev">no previous period</div>'
+    else:  # the page says once, at the top, that nothing is compared
+        prev = ""
     return (
-        f'<div class="kpi{" kpi-small" if small else ""}" data-kpi="{esc(row["name"])}"'
+        f'<div class="kpi{" kpi-small" if small else ""}" data-kpi="{esc(scrub(row["name"], limit=90))}"'
         f' data-value="{esc(_raw(value))}">'
         f'<div class="kpi-label">{_label(row["label"])}</div>'
         f'<div class="kpi-value">{esc(fmt_value(unit, value))}</div>'

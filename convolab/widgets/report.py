@@ -8,6 +8,7 @@ the store through :class:`~convolab.widgets.table.ConversationTable`, filtered b
 
 from __future__ import annotations
 
+import json
 from dataclasses import fields, replace
 from datetime import date, timedelta
 from typing import Any
@@ -24,7 +25,7 @@ from convolab.store import ConversationFilter, Workbench
 from convolab.widgets._html import esc
 from convolab.widgets.table import ConversationTable
 
-__all__ = ["KpiTiles", "ReportDashboard"]
+__all__ = ["KpiTiles", "ReportCharts", "ReportDashboard"]
 
 _ANY = "(any)"
 _PRESETS = (
@@ -71,6 +72,83 @@ _STYLE = widgets.HTML(
 .cl-report h3 { margin: 14px 0 6px; font-size: 16px; }
 </style>"""
 )
+
+
+# Draws every chart of the report with one copy of plotly.js (a plotly FigureWidget per chart
+# would send plotly's 5 MB widget bundle once per chart); a click on a point of a clickable
+# chart reports which chart, trace and point. Captions are set as text, never as markup.
+_CHARTS_ESM = r"""
+function draw(Plotly, model, el) {
+  el.querySelectorAll(".js-plotly-plot").forEach((d) => Plotly.purge(d));
+  el.replaceChildren();
+  for (const f of JSON.parse(model.get("figures"))) {
+    const card = document.createElement("figure");
+    card.className = "cl-report-chart";
+    card.dataset.chart = f.id;
+    const plot = document.createElement("div");
+    const caption = document.createElement("figcaption");
+    caption.textContent = f.caption;
+    card.append(plot, caption);
+    el.append(card);
+    Plotly.newPlot(plot, f.figure.data, f.figure.layout,
+                   {displayModeBar: false, responsive: true, typesetMath: false, displaylogo: false});
+    if (f.clickable) {
+      plot.on("plotly_click", (event) => {
+        const point = event && event.points && event.points[0];
+        if (point) model.send({ event: "click", chart: f.id, trace: point.curveNumber, point: point.pointIndex });
+      });
+    }
+  }
+}
+function render({ model, el }) {
+  const Plotly = window.__convolabPlotly;
+  const redraw = () => draw(Plotly, model, el);
+  redraw();
+  // The widget may be drawn before it is on the page (zero width): resize once it has a size.
+  const observer = new ResizeObserver(() => {
+    el.querySelectorAll(".js-plotly-plot").forEach((d) => Plotly.Plots.resize(d));
+  });
+  observer.observe(el);
+  model.on("change:figures", redraw);
+  return () => {
+    observer.disconnect();
+    model.off("change:figures", redraw);
+    el.querySelectorAll(".js-plotly-plot").forEach((d) => Plotly.purge(d));
+  };
+}
+export default { render };
+"""
+
+_CHARTS_CSS = """
+.cl-report-charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr)); gap: 12px;
+  width: 100%; }
+.cl-report-chart { margin: 0; padding: 6px 8px; border: 1px solid #dde1e6; border-radius: 8px; background: #fff;
+  min-width: 0; }
+.cl-report-chart figcaption { font-size: 12px; color: #5b6470; padding: 2px 4px; }
+"""
+
+
+def _charts_esm() -> str:
+    """plotly.js (from the installed plotly package) as a module prelude, then the view."""
+    from plotly.offline import get_plotlyjs
+
+    # plotly.js is a UMD bundle: give it a CommonJS `module` so it hands Plotly back.
+    prelude = ("if (!window.__convolabPlotly) { window.__convolabPlotly = (() => {"
+               " const module = { exports: {} }; const exports = module.exports;\n"
+               + get_plotlyjs() + "\n; return module.exports; })(); }\n")
+    return prelude + _CHARTS_ESM
+
+
+class ReportCharts(anywidget.AnyWidget):
+    """The report's charts, drawn by plotly.js in the browser.
+
+    ``figures`` is a JSON list of ``{"id", "caption", "figure", "clickable"}``; a click on a
+    point of a clickable chart comes back as ``{"event": "click", "chart", "trace", "point"}``.
+    """
+
+    _esm = _charts_esm()
+    _css = _CHARTS_CSS
+    figures = traitlets.Unicode("[]").tag(sync=True)
 
 
 class KpiTiles(anywidget.AnyWidget):
@@ -178,9 +256,9 @@ class ReportDashboard(widgets.VBox):
         self.audio.add_class("cl-report-tiles")
         for tiles in (self.tiles, self.flag_tiles, self.audio):
             tiles.on_msg(self._on_tile_msg)
-        self.charts = widgets.GridBox(layout=widgets.Layout(
-            grid_template_columns="repeat(auto-fit, minmax(460px, 1fr))", grid_gap="12px", width="100%"))
+        self.charts = ReportCharts(layout=widgets.Layout(width="100%"))
         self.charts.add_class("cl-report-charts")
+        self.charts.on_msg(self._on_chart_msg)
         self.flows_table = widgets.HTML()
         self.drill_label = widgets.HTML()
         self.drill_label.add_class("cl-report-drill")
@@ -241,9 +319,9 @@ class ReportDashboard(widgets.VBox):
         headline = report.kpis.filter(report.kpis["section"] == "headline")
         flags = report.kpis.filter(report.kpis["section"] == "flags")
         self.tiles.value = render_tiles(headline, has_previous=p.has_previous)
-        self.flag_tiles.value = render_tiles(flags, has_previous=p.has_previous) or (
+        self.flag_tiles.value = render_tiles(flags, has_previous=p.has_previous, small=True) or (
             f'<p class="cl-report-note">{esc(report.notes.get("flags", ""))}</p>')
-        self.audio.value = render_tiles(report.audio, has_previous=p.has_previous, small=True) or (
+        self.audio.value = render_tiles(report.audio, has_previous=p.has_previous) or (
             f'<p class="cl-report-note">{esc(report.notes.get("audio", "No recordings analysed."))}</p>')
         self._draw_charts(report)
         self.flows_table.value = _flows_html(report)
@@ -290,31 +368,25 @@ class ReportDashboard(widgets.VBox):
             self.drill("kpi", name)
 
     def _draw_charts(self, report: Report) -> None:
-        import plotly.graph_objects as go
-
         self._charts = build_charts(report)
-        children = []
-        for chart in self._charts:
-            figure = go.FigureWidget(chart.figure)
-            if chart.drill is not None:
-                for trace, keys in zip(figure.data, chart.keys, strict=False):
-                    if any(k is not None for k in keys):
-                        trace.on_click(self._bar_click(chart, keys))
-            hint = " Click a bar to list its conversations." if chart.drill else ""
-            caption = widgets.HTML(f'<div style="font-size:12px;color:#5b6470">{esc(chart.caption + hint)}</div>')
-            box = widgets.VBox([figure, caption], layout=widgets.Layout(min_width="0", border="1px solid #dde1e6",
-                                                                          padding="4px"))
-            box.add_class(f"cl-report-chart-{chart.id}")
-            children.append(box)
-        self.charts.children = children
+        self.charts.figures = json.dumps([
+            {"id": c.id, "figure": c.figure, "clickable": c.drill is not None,
+             "caption": c.caption + (" Click a bar to list its conversations." if c.drill else "")}
+            for c in self._charts
+        ], default=str, allow_nan=False)
 
-    def _bar_click(self, chart: Chart, keys: list[Any]) -> Any:
-        def on_click(_trace: Any, points: Any, _state: Any) -> None:
-            for i in getattr(points, "point_inds", []) or []:
-                if 0 <= i < len(keys) and keys[i] is not None:
-                    self.drill(chart.drill or "", keys[i])
-                    return
-        return on_click
+    def _on_chart_msg(self, _view: Any, content: Any, _buffers: Any) -> None:
+        """A click on a chart point; anything that is not a known chart's clickable point is ignored."""
+        if not isinstance(content, dict) or content.get("event") != "click":
+            return
+        chart = next((c for c in self._charts if c.id == content.get("chart")), None)
+        trace, point = content.get("trace"), content.get("point")
+        if chart is None or chart.drill is None or not isinstance(trace, int) or not isinstance(point, int):
+            return
+        if 0 <= trace < len(chart.keys) and 0 <= point < len(chart.keys[trace]):
+            key = chart.keys[trace][point]
+            if key is not None:
+                self.drill(chart.drill, key)
 
 
 def _describe(report: Report, kind: str, key: Any) -> str:
