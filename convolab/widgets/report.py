@@ -178,6 +178,8 @@ class _DrillTable(ConversationTable):
         settings: dict[widgets.Widget, Any] = {}
         for f in fields(ConversationFilter):
             value = getattr(wanted, f.name)
+            if isinstance(value, (list, tuple)) and len(value) == 1 and f.name != "tag":
+                value = value[0]  # one flow fits the dropdown
             control = controls.get(f.name)
             if control is None:
                 if value is not None:
@@ -234,10 +236,11 @@ class ReportDashboard(widgets.VBox):
         self.first_day, self.last_day = store_days(lab)
 
         small = widgets.Layout(width="190px")
+        dates = widgets.Layout(width="230px")
         self.preset = widgets.Dropdown(options=_PRESETS, value="custom" if since or until else "all",
                                        description="Period", layout=widgets.Layout(width="290px"))
-        self.since = widgets.DatePicker(description="From", value=since, layout=small)
-        self.until = widgets.DatePicker(description="To", value=until, layout=small)
+        self.since = widgets.DatePicker(description="From", value=since, layout=dates)
+        self.until = widgets.DatePicker(description="To", value=until, layout=dates)
         self.flow = widgets.Dropdown(options=[_ANY, *list_flows(lab)], value=flow or _ANY, description="Flow",
                                      layout=widgets.Layout(width="280px"))
         self.platform = widgets.Dropdown(options=[_ANY, *list_platforms(lab)], value=platform or _ANY,
@@ -335,9 +338,16 @@ class ReportDashboard(widgets.VBox):
         if wanted is None:
             return False
         self.table.show(wanted)
+        r = self.report
+        scope = [r.period.label() if not r.period.everything else "everything in the store"]
+        if r.flow:
+            scope.append("flow " + ", ".join(r.flow))
+        if r.platform:
+            scope.append(f"platform {r.platform}")
         self.drill_label.value = (
-            f"<p>Showing the conversations behind <b>{esc(_describe(self.report, kind, key))}</b> "
-            f"({self.table.total:,}). Change the table's filters to narrow them further.</p>"
+            f"<p>Showing the conversations behind <b>{esc(_describe(r, kind, key))}</b> "
+            f"({self.table.total:,}; {esc(' · '.join(scope))}). "
+            "Change the table's filters to narrow them further.</p>"
         )
         return True
 
@@ -395,7 +405,7 @@ def _describe(report: Report, kind: str, key: Any) -> str:
         return rows["label"][0] if rows.height else str(key)
     words = {"status": "status", "flow": "flow", "criterion": "flag", "call_reason": "call reason",
              "function": "failed calls of", "emotion": "emotion", "polarity": "sentiment", "bucket": "period from"}
-    return f"{words.get(kind, kind)} {key}"
+    return f"{words.get(kind, kind)}: {key}"
 
 
 def _flows_html(report: Report) -> str:
