@@ -91,4 +91,4 @@ def report_command(
                     "previous_period": report.period.previous_label(), "kpis": kpis})
         return
     console.print(f"Wrote {written} ({size / 1e6:.1f} MB): {report.total:,} conversations, "
-                  f"{report.period.label()}", markup=False)
+                  f"{report.period.label()}", markup=False, soft_wrap=True)
