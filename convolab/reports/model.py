@@ -2,10 +2,11 @@
 
 :func:`build_report` selects the conversations of the period (and of the previous period)
 once, into a temporary "scope" table with one row per conversation and the columns every
-section needs (status, human involvement, handle time, open flags, the customer's overall
-sentiment). Each section is then one grouped query over that table joined to the child
-table it reads (flags, tags, function calls, audio analyses), so the cost follows the
-number of conversations in the period, and no Python loop runs per conversation.
+section needs (status, human involvement, handle time, the customer's overall sentiment),
+and their review flags into a second one (one row per conversation and criterion, with the
+newest QA decision). Each section is then one grouped query over those tables, or over the
+child table it reads (tags, function calls, audio analyses) joined to the scope, so no
+Python loop runs per conversation.
 
 Definitions (the one-liners live in :mod:`convolab.reports.definitions`):
 
@@ -18,8 +19,8 @@ Definitions (the one-liners live in :mod:`convolab.reports.definitions`):
   with a new model does not mix two models' scales.
 - Flags: one per (conversation, criterion), whatever its source; the newest QA decision per
   (conversation, criterion) wins; "open" means that decision is not a dismissal.
-- Changes: counts and averages change by a relative amount (``+12%``), rates by percentage
-  points, times by seconds; the raw difference is in each frame's ``change`` column.
+- Changes: counts change by a relative amount (``+12%``), rates by percentage points (the
+  difference of the fractions), times by seconds; the raw value is in the ``change`` columns.
 """
 
 from __future__ import annotations
@@ -55,7 +56,6 @@ _LATEST_MODEL = "(SELECT model_id FROM emotion_runs ORDER BY finished_at DESC NU
 _HUMAN_ROLES = "('human_agent', 'supervisor')"
 # Statuses of conversations that have not ended (or never started): no handle time.
 _NOT_HANDLED = "('in_progress', 'queued', 'no_answer')"
-
 
 
 @dataclass

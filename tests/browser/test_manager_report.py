@@ -108,7 +108,7 @@ def test_period_filter_and_drill_down(page, voila_server, report_store, screensh
     # Click a figure: the conversations behind it.
     page.locator(TILE.format("transfer_rate")).click()
     wait_for_rows(page, "transferred", flow30["transferred"])
-    assert "Transferred to a human" in page.locator(".cl-report-drill").inner_text()
+    page.wait_for_selector(".cl-report-drill:has-text('Transferred to a human')")
     assert all(f == FLOW for f in page.locator(f"{ROWS} td:nth-child(2)").all_inner_texts())
     # the table's own controls show the drill-down's filters
     table_flow = page.locator(".cl-report-table .widget-dropdown:has(label:text-is('Flow')) select")
@@ -123,6 +123,6 @@ def test_period_filter_and_drill_down(page, voila_server, report_store, screensh
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     wait_for_rows(page, "completed", flow30["completed"])
-    assert "status: completed" in page.locator(".cl-report-drill").inner_text()
+    page.wait_for_selector(".cl-report-drill:has-text('status: completed')")
     page.locator(".cl-report-table").scroll_into_view_if_needed()
     screenshot("drill-bar")

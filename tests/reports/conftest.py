@@ -121,15 +121,12 @@ def report_lab(report_db: Path) -> Iterator[convolab.Workbench]:
 
 
 @pytest.fixture(scope="session")
-def chromium():
-    """Debian's chromium, headless, through Playwright's sync API."""
-    from playwright.sync_api import sync_playwright
-
+def chromium(playwright):
+    """Debian's chromium, headless, through the session's Playwright (tests/conftest.py)."""
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: make system-deps installs it"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture
