@@ -20,15 +20,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[all,test]'
 	touch $(STAMP)
 
-# Debian chromium for browser tests (fonts-noto-color-emoji so 📞 💬 🚩 do not render as
-# boxes), espeak-ng for sample call audio, Prism (npm) for the Twilio contract tests.
-# Installed only when missing.
+# Debian chromium for browser tests and PDF reports (fonts-noto-color-emoji so 📞 💬 🚩 do not
+# render as boxes), espeak-ng for sample call audio, poppler-utils (pdftoppm, pdftotext) to check
+# PDF reports, Prism (npm) for the Twilio contract tests. Installed only when missing.
 system-deps:
 	@if [ ! -x /usr/bin/chromium ] || ! command -v espeak-ng >/dev/null \
-	    || [ ! -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then \
-	    echo "installing chromium, fonts-noto-color-emoji, espeak-ng and sox (apt)"; \
-	    (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji espeak-ng sox >/dev/null) \
-	    || { echo "apt-get install failed: run as root or install chromium fonts-noto-color-emoji espeak-ng sox"; exit 1; }; \
+	    || [ ! -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || ! command -v pdftoppm >/dev/null; then \
+	    echo "installing chromium, fonts-noto-color-emoji, espeak-ng, sox and poppler-utils (apt)"; \
+	    (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji espeak-ng sox poppler-utils >/dev/null) \
+	    || { echo "apt-get install failed: run as root or install chromium fonts-noto-color-emoji espeak-ng sox poppler-utils"; exit 1; }; \
 	fi
 	@if [ ! -x .tools/node_modules/.bin/prism ]; then \
 	    echo "installing Prism (npm) into .tools"; \

@@ -78,3 +78,12 @@ def conversation(id: str = "c-1", **overrides: Any) -> dict[str, Any]:  # noqa: 
     }
     record.update(overrides)
     return record
+
+
+@pytest.fixture(scope="session")
+def playwright():
+    """One Playwright (sync API) per session: a second one in the same thread is refused, and both
+    the browser tests and the report tests drive chromium."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        yield p

@@ -15,7 +15,7 @@ from convolab.cli._app import DbOption, app, console, fail, resolve_db
 
 __all__ = ["DASHBOARDS", "dashboard_path", "voila_command"]
 
-DASHBOARDS = ("qa_review", "live_monitor")
+DASHBOARDS = ("qa_review", "live_monitor", "manager_report")
 _DASHBOARD_DIR = Path(__file__).resolve().parents[2] / "dashboards"
 #: Seconds a dashboard's notebook may take to execute before Voila gives up.
 EXECUTOR_TIMEOUT_S = 120
@@ -24,7 +24,7 @@ CULL_IDLE_S = 5
 
 
 def dashboard_path(name: str) -> Path:
-    """The notebook of a named dashboard (``qa_review``, ``live_monitor``)."""
+    """The notebook of a named dashboard (``qa_review``, ``live_monitor``, ``manager_report``)."""
     return _DASHBOARD_DIR / f"{name}.ipynb"
 
 
@@ -46,12 +46,12 @@ def voila_command(notebook: Path, *, port: int, open_browser: bool) -> list[str]
 
 @app.command()
 def serve(
-    dashboard: Annotated[str, typer.Argument(help="qa_review or live_monitor.")] = "qa_review",
+    dashboard: Annotated[str, typer.Argument(help="qa_review, live_monitor or manager_report.")] = "qa_review",
     db: DbOption = None,
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 8866,
     no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser.")] = False,
 ) -> None:
-    """Serve a Voila dashboard (qa_review, live_monitor) on 127.0.0.1."""
+    """Serve a Voila dashboard (qa_review, live_monitor, manager_report) on 127.0.0.1."""
     if dashboard not in DASHBOARDS:
         fail(f"unknown dashboard {dashboard!r}; choose one of: {', '.join(DASHBOARDS)}")
     notebook = dashboard_path(dashboard)

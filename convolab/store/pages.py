@@ -131,6 +131,17 @@ class ConversationFilter:
     emotion: str | None = None
     since: datetime | date | None = None
     until: datetime | date | None = None
+    #: Conversations with a review flag of this criterion (raised, whatever QA decided).
+    criterion: str | None = None
+    #: ``(key, value)``: conversations carrying this tag, e.g. ``("call_reason", "billing")``.
+    tag: tuple[str, str] | None = None
+    #: Conversations in which a call of this function returned an error.
+    failed_function: str | None = None
+    #: Whether a human (a ``human_agent`` or ``supervisor`` message) took part.
+    human: bool | None = None
+    #: The customer's overall polarity (positive | negative | ambiguous | neutral) under the
+    #: latest scoring run's model.
+    polarity: str | None = None
 
     def __post_init__(self) -> None:
         _texts("status", self.status)
@@ -138,8 +149,16 @@ class ConversationFilter:
         _text("platform", self.platform)
         _text("search", self.search)
         _text("emotion", self.emotion)
-        if self.flagged is not None and not isinstance(self.flagged, bool):
-            raise InvalidArgument(f"flagged must be True, False or None, got {self.flagged!r}")
+        _text("criterion", self.criterion)
+        _text("failed_function", self.failed_function)
+        _text("polarity", self.polarity)
+        for name in ("flagged", "human"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, bool):
+                raise InvalidArgument(f"{name} must be True, False or None, got {value!r}")
+        if self.tag is not None and not (isinstance(self.tag, (tuple, list)) and len(self.tag) == 2
+                                         and all(isinstance(v, str) for v in self.tag)):
+            raise InvalidArgument(f"tag must be a (key, value) pair of strings, got {self.tag!r}")
         for name in ("since", "until"):
             object.__setattr__(self, name, _moment(name, getattr(self, name)))
 
@@ -184,6 +203,29 @@ class ConversationFilter:
             else:
                 clauses.append("c.started_at <= ?")
             params.append(until)
+        # Uncorrelated IN-subqueries, like `flagged`: each child table is filtered once and
+        # semi-joined. They read only c.id, so they also run on the pre-sorted order tables.
+        if self.criterion:
+            clauses.append("c.id IN (SELECT conversation_id FROM flags WHERE criterion = ?)")
+            params.append(self.criterion)
+        if self.tag is not None:
+            key, value = self.tag
+            clauses.append("c.id IN (SELECT conversation_id FROM tags WHERE key = ? AND value = ?)")
+            params.extend([key, value])
+        if self.failed_function:
+            clauses.append(
+                "c.id IN (SELECT conversation_id FROM function_calls WHERE name = ? AND status = 'error')"
+            )
+            params.append(self.failed_function)
+        if self.human is not None:
+            humans = "SELECT conversation_id FROM messages WHERE role IN ('human_agent', 'supervisor')"
+            clauses.append(f"c.id {'' if self.human else 'NOT '}IN ({humans})")  # noqa: S608 - fixed SQL
+        if self.polarity:
+            clauses.append(
+                "c.id IN (SELECT conversation_id FROM conversation_emotions WHERE polarity = ? AND model_id ="
+                " (SELECT model_id FROM emotion_runs ORDER BY finished_at DESC NULLS LAST LIMIT 1))"
+            )
+            params.append(self.polarity)
         return (" AND ".join(clauses) or "TRUE"), params
 
 

@@ -174,11 +174,13 @@ def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> No
 
 @pytest.fixture(scope="session")
 def voila_server(browser_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., str]]:
-    """Factory: ``voila_server("qa_review", db=None) -> base URL``; servers stop at session end."""
+    """Factory: ``voila_server("qa_review", db=None, cull_idle_s=2) -> base URL``; servers stop at
+    session end. A heavier page (the manager report ships plotly.js) may need longer than 2 s
+    from its kernel going idle to its websocket connecting on a busy machine: pass ``cull_idle_s``."""
     procs: list[subprocess.Popen] = []
     started: dict[tuple[str, str], str] = {}
 
-    def start(notebook: str, *, db: Path | None = None) -> str:
+    def start(notebook: str, *, db: Path | None = None, cull_idle_s: float = 2) -> str:
         db = db or browser_store
         key = (notebook, str(db))
         if key in started:
@@ -193,7 +195,7 @@ def voila_server(browser_store: Path, tmp_path_factory: pytest.TempPathFactory) 
              "--Voila.ip=127.0.0.1", "--strip_sources=True", "--VoilaExecutor.timeout=120",
              # A page's kernel holds DuckDB's write lock: cull it soon after the page goes away
              # so that the next page (or a reload) can open the store.
-             "--MappingKernelManager.cull_idle_timeout=5", "--MappingKernelManager.cull_interval=1"],
+             f"--MappingKernelManager.cull_idle_timeout={cull_idle_s:g}", "--MappingKernelManager.cull_interval=1"],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         procs.append(proc)
@@ -211,15 +213,13 @@ def voila_server(browser_store: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 
 @pytest.fixture(scope="session")
-def chromium():
+def chromium(playwright):
     """A headless Debian chromium through Playwright's sync API."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)  # tests/conftest.py
+    yield browser
+    browser.close()
 
 
 @pytest.fixture
