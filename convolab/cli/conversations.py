@@ -186,7 +186,7 @@ def list_conversations(
         return
     table = Table(*[c for c in TABLE_COLUMNS if c != "Parameters"], title=f"{len(rows)} of {total:,} conversations")
     for r in rows:
-        # rich reads [...] in a cell as markup: conversation text is escaped first
+        # rich reads [...] in a table cell as markup whatever the console says: escape it first
         table.add_row(*(escape(str(cell)) for cell in (
             r["id"], r["flow"] or "", PLATFORM_ICONS.get(r["platform"] or "", r["platform"] or ""),
             r["contact"] or "", r["status"] or "", _fmt_duration(r["duration_s"]),
@@ -222,19 +222,20 @@ def show(
         "Duration": _fmt_duration(d["duration_s"]), "Start": d["started_at"], "End": d["ended_at"],
         "Review Flags": flags, "Summary": d["summary"], "Analysis": d["analysis"],
     }
-    console.print(f"[bold]{escape(str(d['id']))}[/] — {escape(d['flow'] or '')} — {escape(d['contact'] or '')}")
+    console.print(f"[bold]{escape(str(d['id']))}[/] — {escape(d['flow'] or '')} — {escape(d['contact'] or '')}",
+                  markup=True)
     for name in DETAIL_FIELDS:
         value = values[name] if values[name] is not None else ""
-        console.print(f"{name + ':':<14}{_clip(value)}", markup=False)
+        console.print(f"{name + ':':<14}{_clip(value)}", soft_wrap=True)
     console.print("\nTranscript")
     for m in d["transcript"]:
-        console.print(f"  [{str(m['sent_at'] or '')[11:19]}] {m['role']}: {_clip(m['text'] or '')}", markup=False)
+        console.print(f"  [{str(m['sent_at'] or '')[11:19]}] {m['role']}: {_clip(m['text'] or '')}", soft_wrap=True)
     console.print("\nFunctions and Parameters")
     for f in d["functions"]:
         arguments, output = _clip(_json(f["arguments"])), _clip(_json(f["output"]))
-        console.print(f"  {f['name']}({arguments}) -> {output} [{f['status']}]", markup=False)
+        console.print(f"  {f['name']}({arguments}) -> {output} [{f['status']}]", soft_wrap=True)
     for k, v in d["parameters"].items():
-        console.print(f"  {k} = {_clip(v)}", markup=False)
+        console.print(f"  {k} = {_clip(v)}", soft_wrap=True)
 
 
 #: Characters of one value shown by ``show`` (the terminal would take minutes to wrap a 50 MB
