@@ -107,11 +107,24 @@ def test_whole_gzip_with_several_members_and_padding_loads(lab, good_gz, tmp_pat
     assert (report.loaded, report.rejected) == (401, 0)
 
 
-def test_other_compressions_are_named_not_read_as_garbage(lab, tmp_path):
-    path = tmp_path / "calls.jsonl.zst"
-    path.write_bytes(b"\x28\xb5\x2f\xfd" + b"\x00" * 40)
-    with pytest.raises(convolab.errors.SourceNotReadable, match="zstd-compressed"):
+@pytest.mark.parametrize("name", ["bzip2", "xz", "zstd"])
+def test_other_compressions_are_named_not_read_as_garbage(lab, tmp_path, name):
+    import bz2
+    import lzma
+
+    line = (json.dumps(conversation()) + "\n").encode()
+    data = {"bzip2": bz2.compress(line), "xz": lzma.compress(line),
+            "zstd": b"\x28\xb5\x2f\xfd" + b"\x00" * 40}[name]
+    path = tmp_path / "calls.jsonl.x"
+    path.write_bytes(data)
+    with pytest.raises(convolab.errors.SourceNotReadable, match=f"{name}-compressed"):
         lab.ingest(path)
+
+
+def test_a_csv_whose_header_starts_like_bzip2_still_loads(lab, tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_text("BZh_chat,role,text\nk,customer,hi\n")
+    assert lab.ingest(path, mapping={"conversation_id": "BZh_chat"}).loaded == 1
 
 
 # --- timestamps convolab cannot represent --------------------------------------------------

@@ -33,6 +33,7 @@ from convolab.ingest.sources import (
     verify_gzip,
 )
 from convolab.ingest.staging import (
+    RUN_COLUMNS,
     FileReport,
     exact_source_all,
     finish_load,
@@ -175,7 +176,7 @@ def ingest(
         store.execute("SET preserve_insertion_order = true")
     store.execute("SET TimeZone = 'UTC'")
     # The ids accepted so far in this call, with their file and line (see finish_load).
-    store.execute("CREATE OR REPLACE TEMP TABLE stg_run (id VARCHAR, file VARCHAR, line BIGINT, content_hash VARCHAR)")
+    store.execute(f"CREATE OR REPLACE TEMP TABLE stg_run ({RUN_COLUMNS})")
     try:
         for k, path in enumerate(files):
             fmt = detect_format(path) if format == "auto" else format

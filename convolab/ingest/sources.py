@@ -67,8 +67,11 @@ def check_readable(path: Path) -> None:
 def check_compression(path: Path) -> None:
     """Refuse a file compressed with something other than gzip, naming the compression."""
     with path.open("rb") as fh:
-        head = fh.read(6)
+        head = fh.read(10)
     for magic, name in _OTHER_MAGIC.items():
+        # bzip2's "BZh" could begin a CSV header: its level digit and block magic must follow
+        if name == "bzip2" and not (head[3:4].isdigit() and head[4:10] == b"1AY&SY"):
+            continue
         if head.startswith(magic) and not path.name.lower().endswith((".parquet", ".xlsx")):
             raise SourceNotReadable(f"{path}: {name}-compressed; convolab reads plain or gzip files"
                                     f" (decompress it, or recompress it with gzip)")

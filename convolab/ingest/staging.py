@@ -291,6 +291,10 @@ def nest_exact(store: Workbench, target: str) -> None:
         store.execute(f"DROP TABLE IF EXISTS {table}")
 
 
+#: The ids accepted so far in one ingest call, with where they came from (see finish_load).
+RUN_COLUMNS = "id VARCHAR, file VARCHAR, line BIGINT, content_hash VARCHAR"
+
+
 @dataclass
 class FileReport:
     """What happened to one source file."""
@@ -323,6 +327,7 @@ def finish_load(store: Workbench, *, file: str, fmt: str, staged: str,
     load_id = store.execute("SELECT nextval('load_seq')").fetchone()[0]
     started = store.execute("SELECT now()::TIMESTAMP").fetchone()[0]
     deep = validate.find_deep_values(store, staged, limits or Limits.from_settings())
+    store.execute(f"CREATE TEMP TABLE IF NOT EXISTS stg_run ({RUN_COLUMNS})")  # ingest() makes it per call
     earlier = store.execute("SELECT count(*) FROM stg_run").fetchone()[0] > 0
     # A record's own first problem, else: a later record with an id already seen (in
     # this file, then in an earlier file of the same call). The joins only when needed.
