@@ -19,14 +19,20 @@ bare and convolab run --repeat times each, alternately, each into a new database
 file; a time runs from the call until the database is closed (so work a
 checkpoint would do later is counted). The ratio is of the medians.
 
-    python bench/ingest.py [--messages 1000000] [--repeat 3]
+--gzip also loads the same data gzip-compressed: bare ``read_json`` of the .gz
+against ``lab.ingest`` of it, which first checks the whole gzip stream (CRC-32 and
+length, as ``gzip -t``; DuckDB's reader checks neither), and that check alone.
+
+    python bench/ingest.py [--messages 1000000] [--repeat 3] [--gzip]
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -106,6 +112,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs of bare and of convolab (alternating)")
     parser.add_argument("--naive-fraction", type=int, default=20, help="naive loop runs on 1/N of the file")
+    parser.add_argument("--gzip", action="store_true", help="also compare loading the .gz of the same data")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -138,6 +145,35 @@ def main() -> None:
         print(f"naive loop       {t_naive:8.2f} s   (measured {t_naive_part:.2f} s on {naive_n:,} conversations, scaled)")
         print(f"ratio convolab / bare read_json : {lab_s / bare_s:5.2f}x   (goal <= 2.0x)")
         print(f"speed-up convolab vs naive loop : {t_naive / lab_s:5.1f}x   (goal >= 10x)")
+        if args.gzip:
+            compressed(src, tmp, args.repeat, n_conv, n_msg)
+
+
+def compressed(src: Path, tmp: Path, repeat: int, n_conv: int, n_msg: int) -> None:
+    """The same data as .gz: bare read_json vs convolab (which verifies the stream first)."""
+    from convolab.ingest.sources import verify_gzip
+
+    gz = tmp / "sample.jsonl.gz"
+    with src.open("rb") as fh, gzip.open(gz, "wb", compresslevel=6) as out:
+        shutil.copyfileobj(fh, out, 1 << 24)
+    warm(gz)
+    t_bare, t_lab, t_check = [], [], []
+    for i in range(repeat):
+        elapsed, rows, _ = bare(gz, tmp / f"gz-bare{i}.duckdb")
+        assert rows == n_conv
+        t_bare.append(elapsed)
+        elapsed, loaded, messages = with_convolab(gz, tmp / f"gz-lab{i}.duckdb")
+        assert (loaded, messages) == (n_conv, n_msg)
+        t_lab.append(elapsed)
+        t = time.perf_counter()
+        verify_gzip(gz)
+        t_check.append(time.perf_counter() - t)
+    bare_s, lab_s, check_s = (statistics.median(t) for t in (t_bare, t_lab, t_check))
+    print(f"gzip: {gz.stat().st_size / 1e6:.0f} MB compressed")
+    print(f"bare read_json .gz  {bare_s:8.2f} s")
+    print(f"convolab ingest .gz {lab_s:8.2f} s   of which the CRC/length check {check_s:.2f} s"
+          f" ({check_s / lab_s:.0%})")
+    print(f"ratio convolab / bare read_json on .gz : {lab_s / bare_s:5.2f}x")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ __all__ = [
     "ConvolabError",
     "ConvolabWarning",
     "CriteriaError",
+    "DamagedSource",
     "FlagNotFound",
     "InvalidArgument",
     "InvalidRecord",
@@ -58,8 +59,9 @@ class InvalidRecord(ValueError, ConvolabError):
         self.reason, self.file, self.line = reason, file, line
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}: " if self.file else ""
-        return f"{where}{self.reason}"
+        if self.file and self.line is not None:
+            return f"{self.file}:{self.line}: {self.reason}"
+        return f"{self.file}: {self.reason}" if self.file else self.reason
 
 
 class InvalidArgument(ValueError, ConvolabError):
@@ -68,6 +70,23 @@ class InvalidArgument(ValueError, ConvolabError):
 
 class SourceNotReadable(OSError, ConvolabError):
     """A file given to ingest is missing or cannot be read."""
+
+
+class DamagedSource(SourceNotReadable):
+    """A compressed input file failed its integrity check (CRC, length, truncation); nothing was loaded.
+
+    Carries how far reading got before the damage showed: ``compressed_bytes`` of
+    ``compressed_size`` read, ``lines`` complete lines (``bytes_out`` bytes) decompressed.
+    """
+
+    def __init__(self, message: str, *, file: str, compressed_bytes: int = 0, compressed_size: int = 0,
+                 lines: int = 0, bytes_out: int = 0) -> None:
+        super().__init__(message)
+        self.file, self.compressed_bytes, self.compressed_size = file, compressed_bytes, compressed_size
+        self.lines, self.bytes_out = lines, bytes_out
+
+    def __str__(self) -> str:
+        return self.args[0]
 
 
 class StoreInUse(ConvolabError):

@@ -35,6 +35,12 @@ variable                        meaning
 ``CONVOLAB_SUPERVISOR``         the supervisor's leg (default ``client:supervisor``)
 ``CONVOLAB_COACHING_URL``       the AI agent's coaching webhook
 ``CONVOLAB_COACHING_SECRET``    key that signs coaching notes
+``CONVOLAB_MAX_MESSAGE_BYTES``  ingest: largest message text, in UTF-8 bytes (default 1 MiB)
+``CONVOLAB_MAX_MESSAGES``       ingest: most messages in one conversation (default 10,000)
+``CONVOLAB_MAX_RECORD_BYTES``   ingest: largest source record (a JSON line; in CSV/Parquet a
+                                conversation's rows) in bytes (default 32 MiB)
+``CONVOLAB_MAX_DEPTH``          ingest: deepest nesting of a JSON value kept as JSON
+                                (function arguments and outputs, unknown fields; default 64)
 ``CI``                          set: no progress bars
 ==============================  =========================================================
 """
@@ -48,6 +54,14 @@ from pathlib import Path
 __all__ = ["DEFAULT_DB", "Settings", "child_environment", "current"]
 
 DEFAULT_DB = str(Path("data") / "convolab.duckdb")
+
+#: Ingest limits (see :class:`convolab.ingest.Limits`): what a record may hold before it is
+#: rejected. Generous for real conversations; they exist so that one absurd record is a clear
+#: rejection rather than a hang or an out-of-memory later (``show``, scoring, a widget).
+DEFAULT_MAX_MESSAGE_BYTES = 1 << 20
+DEFAULT_MAX_MESSAGES = 10_000
+DEFAULT_MAX_RECORD_BYTES = 32 << 20
+DEFAULT_MAX_DEPTH = 64
 
 
 def _secret() -> str | None:
@@ -80,6 +94,10 @@ class Settings:
     supervisor: str | None = None
     coaching_url: str | None = None
     coaching_secret: str | None = _secret()
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    max_messages: int = DEFAULT_MAX_MESSAGES
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    max_depth: int = DEFAULT_MAX_DEPTH
     ci: bool = False
 
     def __repr__(self) -> str:  # secrets never appear, whatever dataclass does
@@ -130,6 +148,10 @@ def current() -> Settings:
         supervisor=text("CONVOLAB_SUPERVISOR"),
         coaching_url=text("CONVOLAB_COACHING_URL"),
         coaching_secret=text("CONVOLAB_COACHING_SECRET"),
+        max_message_bytes=int(_number("CONVOLAB_MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES, int)),
+        max_messages=int(_number("CONVOLAB_MAX_MESSAGES", DEFAULT_MAX_MESSAGES, int)),
+        max_record_bytes=int(_number("CONVOLAB_MAX_RECORD_BYTES", DEFAULT_MAX_RECORD_BYTES, int)),
+        max_depth=int(_number("CONVOLAB_MAX_DEPTH", DEFAULT_MAX_DEPTH, int)),
         ci=bool(text("CI")),
     )
 

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 import convolab
-from convolab.errors import SourceNotReadable
+from convolab.errors import InvalidArgument, SourceNotReadable
 from convolab.ingest import detect_format
 
 from .conftest import conversation
@@ -166,7 +166,7 @@ def test_missing_file_fails_before_loading_anything(lab, write_jsonl, tmp_path):
 def test_directory_and_unknown_format_are_clear_errors(lab, tmp_path):
     with pytest.raises(SourceNotReadable, match="is a directory"):
         lab.ingest(tmp_path)
-    with pytest.raises(convolab.InvalidRecord, match="unknown format"):
+    with pytest.raises(InvalidArgument, match="unknown format"):
         lab.ingest(tmp_path / "x.jsonl", format="xml")
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from rich.markup import escape
+
 from convolab.cli._app import app, err_console
 
 __all__ = ["app", "main"]
@@ -31,7 +33,7 @@ def main() -> None:
     try:
         app()
     except ConvolabError as exc:  # a user-facing problem raised below the command layer
-        err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("interrupted")

@@ -9,6 +9,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 app = typer.Typer(
     name="convolab",
@@ -20,8 +21,10 @@ app = typer.Typer(
 
 # Human-readable output goes to stderr-safe rich console on stdout; --json output is
 # printed with print_json so scripts get exactly one JSON document on stdout.
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# markup=False: what is printed holds ids, paths and text from conversations, and rich
+# would read "[/x]" in them as a tag (and raise on it); styling is asked for explicitly.
+console = Console(highlight=False, markup=False)
+err_console = Console(stderr=True, highlight=False, markup=False)
 
 DB_HELP = "DuckDB store file (default: $CONVOLAB_DB or data/convolab.duckdb)."
 
@@ -32,7 +35,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="One JSON document on s
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one clear line to stderr and exit non-zero (no traceback)."""
-    err_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -65,16 +66,36 @@ def _recordings(folder: Path) -> int:
     return sum(1 for _ in folder.glob("*.truth.json"))
 
 
+#: Exit statuses of ``convolab ingest`` (NOTES-ingest.md): 0 loaded (some records may have
+#: been rejected, said on the way), 1 an error stopped it before loading (a missing or damaged
+#: file, a bad option), 3 nothing loaded (every record rejected, or no records at all),
+#: 4 ``--strict`` and at least one record rejected. 2 is typer's usage error.
+EXIT_NOTHING_LOADED = 3
+EXIT_REJECTED_STRICT = 4
+
+
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files to load (JSONL, OpenAI-style JSONL, CSV, Parquet; .gz ok).")],
     db: DbOption = None,
     format: Annotated[str, typer.Option("--format", help="auto|jsonl|openai|csv|parquet")] = "auto",  # noqa: A002
     map_: Annotated[list[str] | None, typer.Option("--map", help="CSV/Parquet column mapping FIELD=COLUMN (repeatable).")] = None,
+    role_map: Annotated[list[str] | None, typer.Option(
+        "--role-map", help="Map source roles before validation: FROM=TO[,FROM=TO...] (repeatable),"
+                           " e.g. action=system,bot=agent.")] = None,
+    time_format: Annotated[str | None, typer.Option(
+        "--time-format", help="strptime format for timestamps that are not ISO-8601, epoch, RFC 2822 or"
+                              " Twitter's, e.g. '%d/%m/%Y %H:%M'.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit non-zero (4) if any record is rejected.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Load conversations into the store; bad records are quarantined, never dropped."""
-    from convolab.ingest import FORMATS
+    """Load conversations into the store; bad records are quarantined, never dropped.
+
+    Exits 0 when records loaded, 1 when an error stopped the load before it began (a
+    missing or damaged file, a bad option: nothing loaded), 3 when nothing loaded (every
+    record rejected, or no records), 4 with --strict when any record was rejected.
+    """
+    from convolab.ingest import FORMATS, parse_role_map
 
     if format not in FORMATS:
         fail(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
@@ -84,6 +105,10 @@ def ingest(
         if not sep or not field or not column:
             fail(f"--map expects FIELD=COLUMN, got {item!r}")
         mapping[field] = column
+    try:
+        roles = parse_role_map(role_map or [])
+    except ConvolabError as exc:
+        fail(str(exc))
     for path in paths:  # check before creating a store, so a typo leaves nothing behind
         if not path.exists():
             fail(f"{path}: no such file")
@@ -91,20 +116,27 @@ def ingest(
     with lab, _progress() as bar:
         task = bar.add_task("loading", total=len(paths))
         try:
-            report = lab.ingest(paths, format=format, mapping=mapping or None,
-                                progress=lambda _f, _n: bar.advance(task))
+            report = lab.ingest(paths, format=format, mapping=mapping or None, role_map=roles or None,
+                                time_format=time_format, progress=lambda _f, _n: bar.advance(task))
         except ConvolabError as exc:
             fail(str(exc))
     if as_json:
         print_json(report.to_dict())
-        return
-    console.print(f"loaded {report.loaded:,}, unchanged {report.unchanged:,}, rejected {report.rejected:,}"
-                  f" -> {lab.path}")
-    for file, line, reason in report.reasons(10):
-        console.print(f"  rejected {file}:{line}: {reason}", markup=False)
-    if report.rejected > 10:
-        console.print(f"  ... see all {report.rejected:,} in the rejected_records table"
-                      " (lab.list_rejected() or `convolab rejected`)")
+    else:
+        console.print(f"loaded {report.loaded:,}, unchanged {report.unchanged:,}, rejected {report.rejected:,}"
+                      f" -> {lab.path}", soft_wrap=True)
+        for file, line, reason in report.reasons(10):
+            console.print(f"  rejected {file}:{line}: {reason}", markup=False, soft_wrap=True)
+        if report.rejected > 10:
+            console.print(f"  ... see all {report.rejected:,} in the rejected_records table"
+                          " (lab.list_rejected() or `convolab rejected`)", soft_wrap=True)
+    if report.nothing_loaded:
+        what = (f"all {report.rejected:,} records were rejected" if report.rejected
+                else "the files hold no records")
+        fail(f"nothing was loaded: {what}", code=EXIT_NOTHING_LOADED)
+    if strict and report.rejected:
+        fail(f"--strict: {report.rejected:,} of {report.records:,} records were rejected"
+             " (the others were loaded; see `convolab rejected`)", code=EXIT_REJECTED_STRICT)
 
 
 @app.command()
@@ -169,12 +201,13 @@ def list_conversations(
         return
     table = Table(*[c for c in TABLE_COLUMNS if c != "Parameters"], title=f"{len(rows)} of {total:,} conversations")
     for r in rows:
-        table.add_row(
+        # rich reads [...] in a table cell as markup whatever the console says: escape it first
+        table.add_row(*(escape(str(cell)) for cell in (
             r["id"], r["flow"] or "", PLATFORM_ICONS.get(r["platform"] or "", r["platform"] or ""),
             r["contact"] or "", r["status"] or "", _fmt_duration(r["duration_s"]),
             (r["last_message"] or "")[:40], str(r["date"] or "")[:16], "🚩" if r["flagged"] else "",
             ", ".join(r["functions"] or []), _kv(r["tags"]),
-        )
+        )))
     console.print(table)
 
 
@@ -198,24 +231,46 @@ def show(
     emotions = ", ".join(sentiment.get("top_emotions") or []) if sentiment else "not scored"
     flags = "; ".join(f"{f['criterion']} ({f['severity']}): {f['reason']}" for f in d["review_flags"]) or "none"
     values = {
-        "Platform": f"{PLATFORM_ICONS.get(d['platform'] or '', '')} {d['platform']}",
+        "Platform": f"{PLATFORM_ICONS.get(d['platform'] or '', '')} {d['platform'] or ''}".strip(),
         "Contact ID": d["contact_id"], "Status": d["status"],
         "Tags": ", ".join(f"{k}={v}" for k, v in d["tags"].items()), "Sentiment": emotions,
         "Duration": _fmt_duration(d["duration_s"]), "Start": d["started_at"], "End": d["ended_at"],
         "Review Flags": flags, "Summary": d["summary"], "Analysis": d["analysis"],
     }
-    console.print(f"[bold]{d['id']}[/] — {d['flow']} — {d['contact']}")
+    console.print(f"[bold]{escape(str(d['id']))}[/] — {escape(d['flow'] or '')} — {escape(d['contact'] or '')}",
+                  markup=True)
     for name in DETAIL_FIELDS:
-        console.print(f"{name + ':':<14}{values[name] if values[name] is not None else ''}", markup=False)
+        value = values[name] if values[name] is not None else ""
+        console.print(f"{name + ':':<14}{_clip(value)}", soft_wrap=True)
     console.print("\nTranscript")
     for m in d["transcript"]:
-        console.print(f"  [{str(m['sent_at'] or '')[11:19]}] {m['role']}: {m['text'] or ''}", markup=False)
+        console.print(f"  [{str(m['sent_at'] or '')[11:19]}] {m['role']}: {_clip(m['text'] or '')}", soft_wrap=True)
     console.print("\nFunctions and Parameters")
     for f in d["functions"]:
-        console.print(f"  {f['name']}({json.dumps(f['arguments'])}) -> {json.dumps(f['output'])} [{f['status']}]",
-                      markup=False)
+        arguments, output = _clip(_json(f["arguments"])), _clip(_json(f["output"]))
+        console.print(f"  {f['name']}({arguments}) -> {output} [{f['status']}]", soft_wrap=True)
     for k, v in d["parameters"].items():
-        console.print(f"  {k} = {v}", markup=False)
+        console.print(f"  {k} = {_clip(v)}", soft_wrap=True)
+
+
+#: Characters of one value shown by ``show`` (the terminal would take minutes to wrap a 50 MB
+#: message); ``--json`` and ``export`` give everything.
+SHOW_CHARS = 2000
+
+
+def _clip(value: Any) -> str:
+    text = str(value)
+    if len(text) <= SHOW_CHARS:
+        return text
+    return (f"{text[:SHOW_CHARS]}… [{len(text) - SHOW_CHARS:,} more characters not shown;"
+            " `show --json` or `export` has all]")
+
+
+def _json(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        return str(value)
 
 
 @app.command()

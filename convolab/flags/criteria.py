@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from convolab.errors import CriteriaError
+from convolab.errors import CriteriaError, InvalidArgument
 from convolab.flags.features import FEATURES, FEATURES_TABLE, ensure_features
 from convolab.store import DatabaseError
 
@@ -92,6 +92,47 @@ class Criterion:
                 "params": self.params, "flow_params": self.flow_params, "reason": self.reason}
 
 
+#: A criteria file is a few kilobytes; these bound what a hostile or broken one can cost.
+MAX_CRITERIA_BYTES = 1 << 20
+MAX_YAML_ALIASES = 100
+MAX_YAML_NODES = 100_000
+
+
+def _expanded_nodes(value: Any, seen: dict[int, int]) -> int:
+    """How many values ``value`` holds once every alias is written out (shared ones counted once each)."""
+    if isinstance(value, dict):
+        key = id(value)
+        if key not in seen:
+            seen[key] = 1 + sum(_expanded_nodes(k, seen) + _expanded_nodes(v, seen) for k, v in value.items())
+        return seen[key]
+    if isinstance(value, list):
+        key = id(value)
+        if key not in seen:
+            seen[key] = 1 + sum(_expanded_nodes(v, seen) for v in value)
+        return seen[key]
+    return 1
+
+
+class _CriteriaLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses more than :data:`MAX_YAML_ALIASES` aliases.
+
+    Aliases let a few lines of YAML stand for an exponentially large document (the
+    "billion laughs"); a criteria file has no need for more than a handful.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_YAML_ALIASES:
+                raise CriteriaError(f"{self.name} uses more than {MAX_YAML_ALIASES} YAML aliases"
+                                    " (*name references); write the values out instead")
+        return super().compose_node(parent, index)
+
+
 def load_criteria(path: str | Path | None = None) -> list[Criterion]:
     """Read and validate criteria from a YAML file (default: the built-in library).
 
@@ -107,11 +148,25 @@ def load_criteria(path: str | Path | None = None) -> list[Criterion]:
     """
     path = Path(path) if path is not None else DEFAULT_CRITERIA
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        size = path.stat().st_size
+        if size > MAX_CRITERIA_BYTES:
+            raise CriteriaError(f"{path} is {size:,} bytes; a criteria file may have at most {MAX_CRITERIA_BYTES:,}")
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_CriteriaLoader)  # noqa: S506 - a SafeLoader
     except OSError as exc:
         raise CriteriaError(f"cannot read criteria file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise CriteriaError(f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     except yaml.YAMLError as exc:
         raise CriteriaError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
+    except RecursionError:
+        raise CriteriaError(f"{path} nests too deeply to be a criteria file") from None
+    try:
+        nodes = _expanded_nodes(document, {})
+    except RecursionError:
+        raise CriteriaError(f"{path} nests too deeply to be a criteria file") from None
+    if nodes > MAX_YAML_NODES:
+        raise CriteriaError(f"{path} expands to over {MAX_YAML_NODES:,} values (through YAML aliases, a"
+                            " 'billion laughs'); a criteria file is far smaller")
     if not isinstance(document, dict) or not isinstance(document.get("criteria"), list):
         raise CriteriaError(f"{path} must have a top-level 'criteria' list")
     criteria = []
@@ -385,6 +440,10 @@ def run_flags(
     >>> run_flags(lab)                          # doctest: +SKIP
     {'frustrated_customer': 12, ...}
     """
+    if criteria is not None and (isinstance(criteria, (str, bytes, Criterion))
+                                 or not all(isinstance(c, Criterion) for c in criteria)):
+        raise InvalidArgument("criteria must be a list of Criterion (load_criteria(path) reads a file),"
+                              f" got {type(criteria).__name__} {criteria!r:.60}")
     criteria = load_criteria() if criteria is None else list(criteria)
     version = criteria_version or globals()["criteria_version"](criteria)
     compiled = compile_criteria(store, criteria, refresh=refresh)

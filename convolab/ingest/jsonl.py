@@ -63,11 +63,7 @@ _MACROS = (
     # A VARCHAR-typed value that may have been a non-string JSON value.
     """CREATE OR REPLACE TEMP MACRO cl_maybe_nonstr(v) AS
        v IN ('true', 'false') OR ascii(v) IN (45, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 91, 123)""",
-    # = try_cast(v AS TIMESTAMPTZ) AT TIME ZONE 'UTC' (as cl_ts), four times faster;
-    # NULL for +-infinity, which cl_iso_ok sends to the exact path anyway.
-    "CREATE OR REPLACE TEMP MACRO cl_iso(v) AS make_timestamp(epoch_us(try_cast(v AS TIMESTAMPTZ)))",
-    # NULL, or an ISO-8601 string (no JSON number reads as dddd-..., nor does +-infinity).
-    "CREATE OR REPLACE TEMP MACRO cl_iso_ok(v) AS v IS NULL OR (v LIKE '____-%' AND try_cast(v AS TIMESTAMPTZ) IS NOT NULL)",
+    # cl_iso and cl_iso_ok (ISO-8601 with a real-world offset) are convolab.ingest.timestamps'.
 )
 
 
@@ -89,7 +85,7 @@ def stage(store: Workbench, path: Path, target: str = "stg_ready") -> int:
     known = ", ".join(f"'{k}'" for k in KNOWN_FIELDS)
     present = lambda k: f"(r.{k} IS NOT NULL OR NOT list_contains(keys, '{k}'))"  # noqa: E731
     msg_ok = (
-        f"m IS NOT NULL AND m.role IN ({ROLES_SQL})"
+        f"m IS NOT NULL AND cl_role(m.role) IN ({ROLES_SQL})"
         " AND (m.text IS NULL OR NOT cl_maybe_nonstr(m.text)) AND cl_iso_ok(m.at)"
     )
     fn_ok = (
@@ -107,7 +103,7 @@ def stage(store: Workbench, path: Path, target: str = "stg_ready") -> int:
         t AS (SELECT *, {scalars} FROM p),
         v AS (
             SELECT *, coalesce(
-                {FAST_PATH} AND r IS NOT NULL AND keys IS NOT NULL
+                {FAST_PATH} AND r IS NOT NULL AND keys IS NOT NULL AND cl_record_ok(strlen(raw))
                 AND list_filter(keys, lambda k: k NOT IN ({known})) = []
                 AND {scalars_ok} AND trim(id) <> ''
                 AND (platform IS NULL OR platform IN ('phone', 'web'))
@@ -127,7 +123,7 @@ def stage(store: Workbench, path: Path, target: str = "stg_ready") -> int:
                summary, analysis, recording,
                map_entries(r.tags) AS tags, map_entries(r.parameters) AS parameters,
                r.ground_truth AS ground_truth,
-               list_transform(r.messages, lambda m: {{'role': m.role, 'text': m.text, 'sent_at': cl_iso(m.at)}})
+               list_transform(r.messages, lambda m: {{'role': cl_role(m.role), 'text': m.text, 'sent_at': cl_iso(m.at)}})
                    AS messages,
                list_transform(r.functions, lambda f: {{'name': f.name, 'arguments': f.arguments,
                    'output': f.output, 'status': coalesce(f.status, 'ok'), 'called_at': cl_iso(f.at),
@@ -192,11 +188,11 @@ def stage_messages_and_functions(store: Workbench) -> None:
             SELECT line, json_transform(messages_json, '{_MESSAGE_SPEC}') AS ms
             FROM stg_conv WHERE errors = [] AND json_type(messages_json) = 'ARRAY'),
         m AS (SELECT line, unnest(ms) AS m, generate_subscripts(ms, 1) - 1 AS seq FROM src)
-        SELECT line, seq::INTEGER AS seq, cl_str(m.role) AS role, cl_str(m.text) AS text,
+        SELECT line, seq::INTEGER AS seq, cl_role(cl_str(m.role)) AS role, cl_str(m.text) AS text,
                cl_ts(m.at) AS sent_at,
                CASE
                  WHEN cl_str(m.role) IS NULL THEN 'message ' || seq || ': missing role (or not an object)'
-                 WHEN cl_str(m.role) NOT IN ({ROLES_SQL})
+                 WHEN cl_role(cl_str(m.role)) NOT IN ({ROLES_SQL})
                       THEN 'message ' || seq || ': unknown role ' || left(cl_str(m.role), 40)
                  WHEN m.text IS NOT NULL AND json_type(m.text) <> 'VARCHAR'
                       THEN 'message ' || seq || ': text must be a string, got ' || cl_jtype((m.text))

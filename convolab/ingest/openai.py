@@ -36,7 +36,7 @@ def stage_messages_and_functions(store: Workbench) -> None:
             SELECT line, json_transform(messages_json, '{_MESSAGE_SPEC}') AS ms
             FROM stg_conv WHERE errors = [] AND json_type(messages_json) = 'ARRAY'),
         m AS (SELECT line, unnest(ms) AS m, generate_subscripts(ms, 1) - 1 AS idx FROM src)
-        SELECT line, idx, cl_str(m.role) AS r, m.content, m.timestamp AS ts, m.tool_calls,
+        SELECT line, idx, cl_role(cl_str(m.role)) AS r, m.content, m.timestamp AS ts, m.tool_calls,
                cl_str(m.tool_call_id) AS tool_call_id,
                -- content is a string, or a list of parts ({{"type": "text", "text": ...}})
                CASE json_type(m.content)
@@ -46,13 +46,13 @@ def stage_messages_and_functions(store: Workbench) -> None:
                END AS text,
                CASE
                  WHEN cl_str(m.role) IS NULL THEN 'message ' || idx || ': missing role (or not an object)'
-                 WHEN cl_str(m.role) NOT IN ({_KNOWN_ROLES})
+                 WHEN cl_role(cl_str(m.role)) NOT IN ({_KNOWN_ROLES})
                       THEN 'message ' || idx || ': unknown role ' || left(cl_str(m.role), 40)
                  WHEN m.content IS NOT NULL AND json_type(m.content) NOT IN ('VARCHAR', 'ARRAY')
                       THEN 'message ' || idx || ': content must be a string or a list of parts'
                  WHEN m.tool_calls IS NOT NULL AND json_type(m.tool_calls) <> 'ARRAY'
                       THEN 'message ' || idx || ': tool_calls must be a list'
-                 WHEN cl_str(m.role) = 'tool' AND cl_str(m.tool_call_id) IS NULL
+                 WHEN cl_role(cl_str(m.role)) = 'tool' AND cl_str(m.tool_call_id) IS NULL
                       THEN 'message ' || idx || ': tool message without tool_call_id'
                  ELSE cl_ts_err(m.timestamp, 'message ' || idx || ' timestamp')
                END AS error

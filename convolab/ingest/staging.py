@@ -25,11 +25,13 @@ the same file twice is cheap and leaves one copy.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from convolab.conversations import ROLES, STATUS_ALIASES, STATUSES
+from convolab.ingest import roles, timestamps, validate
+from convolab.ingest.validate import Limits
 
 # SQL here is built from our own constants and staging-table names, never from
 # input (values travel as parameters); hence the S608 waivers.
@@ -49,17 +51,17 @@ MACROS = (
     """CREATE OR REPLACE TEMP MACRO cl_str_err(v, name) AS
        CASE WHEN v IS NOT NULL AND json_type(v) NOT IN ('VARCHAR', 'NULL')
             THEN name || ' must be a string, got ' || cl_jtype((v)) END""",
-    # Epoch seconds or ISO-8601 (with offset, Z, or none = UTC); stored as naive UTC.
+    # Any accepted time shape (convolab.ingest.timestamps) -> naive UTC: JSON numbers are
+    # epoch values, strings ISO-8601, --time-format, epoch digits, RFC 2822 or Twitter's.
     """CREATE OR REPLACE TEMP MACRO cl_ts(v) AS CASE
          WHEN v IS NULL THEN NULL
-         WHEN json_type(v) IN ('UBIGINT', 'BIGINT', 'DOUBLE')
-              AND try_cast(v AS DOUBLE) BETWEEN 0 AND 32503680000
-              THEN to_timestamp(try_cast(v AS DOUBLE)) AT TIME ZONE 'UTC'
-         WHEN json_type(v) = 'VARCHAR' THEN try_cast(v->>'$' AS TIMESTAMPTZ) AT TIME ZONE 'UTC'
+         WHEN json_type(v) IN ('UBIGINT', 'BIGINT', 'DOUBLE', 'HUGEINT') THEN cl_epoch(try_cast(v AS DOUBLE))
+         WHEN json_type(v) = 'VARCHAR' THEN cl_parse_ts(v->>'$')
        END""",
     """CREATE OR REPLACE TEMP MACRO cl_ts_err(v, name) AS
        CASE WHEN v IS NOT NULL AND json_type(v) <> 'NULL' AND cl_ts(v) IS NULL
-            THEN 'bad timestamp in ' || name || ': ' || left(v::VARCHAR, 60) END""",
+            THEN 'bad timestamp in ' || name || ': ' || left(v::VARCHAR, 60)
+                 || CASE WHEN json_type(v) = 'VARCHAR' THEN cl_ts_hint(v->>'$') ELSE '' END END""",
     # A JSON object -> list of {key, value} with string values unquoted. A repeated
     # key keeps its last value, as most JSON readers do.
     """CREATE OR REPLACE TEMP MACRO cl_kv_all(v) AS list_transform(
@@ -97,9 +99,12 @@ KNOWN_FIELDS = (
 )
 
 
-def install_macros(store: Workbench) -> None:
-    """Create the temporary SQL macros the format modules use."""
-    for statement in MACROS:
+def install_macros(store: Workbench, *, limits: Limits | None = None, role_map: Mapping[str, str] | None = None,
+                   time_format: str | None = None) -> None:
+    """Create the temporary SQL macros the format modules use, for one load's options."""
+    statements = (*timestamps.macros(time_format), *validate.macros(limits or Limits.from_settings()),
+                  roles.macro(role_map or {}), *MACROS)
+    for statement in statements:
         store.execute(statement)
 
 
@@ -129,7 +134,9 @@ def stage_json_records(store: Workbench, source: str = "stg_exact_src") -> None:
         SELECT line, raw, r,
                CASE WHEN r IS NOT NULL THEN list_filter(json_keys(raw), lambda k: k NOT IN ({known})) END AS unknown_keys
         FROM (SELECT line, raw,
-                     CASE WHEN ltrim(raw) LIKE '{{%' THEN try(json_transform(raw, '{CONVERSATION_SPEC}')) END AS r
+                     -- a record over the size limit is refused unread (cl_record_err says why)
+                     CASE WHEN cl_record_ok(strlen(raw)) AND ltrim(raw) LIKE '{{%'
+                          THEN try(json_transform(raw, '{CONVERSATION_SPEC}')) END AS r
               FROM {source})
         """  # noqa: S608
     )
@@ -151,6 +158,7 @@ def stage_json_records(store: Workbench, source: str = "stg_exact_src") -> None:
                cl_hash(raw) AS content_hash,
                CASE
                  WHEN raw IS NULL THEN ['line is not valid UTF-8']
+                 WHEN NOT cl_record_ok(strlen(raw)) THEN [cl_record_err(strlen(raw))]
                  WHEN r IS NULL AND json_valid(raw) THEN ['record is not a JSON object']
                  WHEN r IS NULL THEN ['invalid JSON']
                  ELSE list_filter([
@@ -166,7 +174,9 @@ def stage_json_records(store: Workbench, source: str = "stg_exact_src") -> None:
                    CASE WHEN cl_str(r.status) NOT IN ({_STATUS_LIST})
                         THEN 'unknown status ' || left(cl_str(r.status), 40) END,
                    cl_ts_err(r.started_at, 'started_at'), cl_ts_err(r.ended_at, 'ended_at'),
+                   -- (a time out of range is reported as such by the value checks instead)
                    CASE WHEN cl_ts(r.ended_at) < cl_ts(r.started_at)
+                             AND cl_in_range(cl_ts(r.ended_at)) AND cl_in_range(cl_ts(r.started_at))
                         THEN 'ended_at is before started_at' END,
                    cl_str_err(r.summary, 'summary'), cl_str_err(r.analysis, 'analysis'),
                    cl_str_err(r.recording, 'recording'),
@@ -206,13 +216,13 @@ READY_COLUMNS = (
     " call_ref VARCHAR)[], extra JSON, content_hash VARCHAR, error VARCHAR,"
     " message_count INTEGER, function_count INTEGER, first_at TIMESTAMP, last_at TIMESTAMP,"
     " last_message VARCHAR, last_message_at TIMESTAMP, function_names JSON,"
-    " tag_entries JSON, parameter_entries JSON"
+    " tag_entries JSON, parameter_entries JSON, problem VARCHAR, json_bound BIGINT"
 )
 READY_NAMES = (
     "line", "raw", "id", "flow", "platform", "contact", "contact_id", "status", "started_at", "ended_at",
     "summary", "analysis", "recording", "tags", "parameters", "ground_truth", "messages", "functions",
     "extra", "content_hash", "error", "message_count", "function_count", "first_at", "last_at",
-    "last_message", "last_message_at", "function_names", "tag_entries", "parameter_entries",
+    "last_message", "last_message_at", "function_names", "tag_entries", "parameter_entries", "problem", "json_bound",
 )
 
 
@@ -224,8 +234,16 @@ def with_figures(select: str) -> str:
     Like ``arg_max(text, seq)``, the last message's text and time skip NULLs.
     The page summaries (schema v7) are what a conversations-table row shows of
     its children: function names in call order, tags and parameters sorted by key.
+    ``problem`` is the first value the record may not hold (an id, a limit, a time
+    out of range: :mod:`convolab.ingest.validate`), and ``json_bound`` an upper bound
+    on how deeply its JSON values nest, so only the few that might be too deep are
+    measured.
     """
     return f"""
+        SELECT * EXCLUDE (_max_text),
+               CASE WHEN error IS NULL THEN cl_value_err(id, started_at, ended_at, messages, functions,
+                                                         message_count, _max_text, first_at, last_at) END AS problem
+        FROM (
         SELECT * EXCLUDE (_ts),
                coalesce(len(messages), 0)::INTEGER AS message_count,
                coalesce(len(functions), 0)::INTEGER AS function_count,
@@ -234,8 +252,12 @@ def with_figures(select: str) -> str:
                list_filter(_ts, lambda t: t IS NOT NULL)[-1] AS last_message_at,
                to_json(coalesce(list_transform(functions, lambda f: f.name), [])) AS function_names,
                CASE WHEN len(tags) > 0 THEN to_json(list_sort(tags)) END AS tag_entries,
-               CASE WHEN len(parameters) > 0 THEN to_json(list_sort(parameters)) END AS parameter_entries
-        FROM (SELECT *, list_transform(messages, lambda m: m.sent_at) AS _ts FROM ({select}))"""  # noqa: S608
+               CASE WHEN len(parameters) > 0 THEN to_json(list_sort(parameters)) END AS parameter_entries,
+               list_max(list_transform(messages, lambda m: strlen(m.text))) AS _max_text,
+               greatest(coalesce(list_max(list_transform(functions, lambda f: greatest(
+                            cl_depth_bound(f.arguments::VARCHAR), cl_depth_bound(f.output::VARCHAR)))), 0),
+                        cl_depth_bound(extra::VARCHAR))::BIGINT AS json_bound
+        FROM (SELECT *, list_transform(messages, lambda m: m.sent_at) AS _ts FROM ({select})))"""  # noqa: S608
 
 
 def nest_exact(store: Workbench, target: str) -> None:
@@ -269,6 +291,10 @@ def nest_exact(store: Workbench, target: str) -> None:
         store.execute(f"DROP TABLE IF EXISTS {table}")
 
 
+#: The ids accepted so far in one ingest call, with where they came from (see finish_load).
+RUN_COLUMNS = "id VARCHAR, file VARCHAR, line BIGINT, content_hash VARCHAR"
+
+
 @dataclass
 class FileReport:
     """What happened to one source file."""
@@ -286,27 +312,49 @@ class FileReport:
 
 
 def finish_load(store: Workbench, *, file: str, fmt: str, staged: str,
-                lines: Callable[[], None] | None = None) -> FileReport:
+                lines: Callable[[], None] | None = None, limits: Limits | None = None,
+                remember: bool = False) -> FileReport:
     """Quarantine the bad records in ``staged`` and upsert the good ones.
 
     ``staged`` has :data:`READY_COLUMNS`. A rejected record whose ``raw`` is NULL
     (the fast path keeps only suspects' text) is quoted from ``stg_lines`` (by its
-    line), which ``lines()`` creates when needed.
+    line), which ``lines()`` creates when needed. A record is rejected for its own
+    first problem (its shape, then its values, then nesting), else as a repeat of an
+    id seen earlier in the file, else as an id an earlier file of this ingest call
+    loaded with other content (``stg_run``, which ``remember`` adds this file's
+    accepted ids to).
     """
     load_id = store.execute("SELECT nextval('load_seq')").fetchone()[0]
     started = store.execute("SELECT now()::TIMESTAMP").fetchone()[0]
-    # A record's own first problem, else: a later record with an id already seen.
+    deep = validate.find_deep_values(store, staged, limits or Limits.from_settings())
+    store.execute(f"CREATE TEMP TABLE IF NOT EXISTS stg_run ({RUN_COLUMNS})")  # ingest() makes it per call
+    earlier = store.execute("SELECT count(*) FROM stg_run").fetchone()[0] > 0
+    # A record's own first problem, else: a later record with an id already seen (in
+    # this file, then in an earlier file of the same call). The joins only when needed.
+    deep_reason, deep_join = (", d.reason", "LEFT JOIN stg_deep d USING (line)") if deep else ("", "")
+    run_reason, run_join = "", ""
+    if earlier:
+        run_reason = """, CASE WHEN r.id IS NOT NULL AND r.content_hash IS DISTINCT FROM s.content_hash
+                          THEN 'duplicate id ' || s.id || ': already loaded from ' || r.file || ':' || r.line
+                               || ' in this run' END"""
+        run_join = "LEFT JOIN stg_run r ON r.id = s.id"
     store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE stg_verdict AS
-        SELECT line, id,
-               coalesce(error, CASE WHEN row_number() OVER w > 1
-                   THEN 'duplicate id ' || id || ' in this file (first seen on line '
-                        || first_value(line) OVER w || ')' END) AS reason
-        FROM {staged}
-        WINDOW w AS (PARTITION BY id, error IS NULL ORDER BY line)
+        WITH s AS (
+            SELECT line, id, content_hash, coalesce(error, problem{deep_reason}) AS own
+            FROM {staged} {deep_join})
+        SELECT s.line, s.id, s.content_hash,
+               coalesce(own, CASE WHEN row_number() OVER w > 1
+                   THEN 'duplicate id ' || s.id || ' in this file (first seen on line '
+                        || first_value(s.line) OVER w || ')' END {run_reason}) AS reason
+        FROM s {run_join}
+        WINDOW w AS (PARTITION BY s.id, own IS NULL ORDER BY s.line)
         """  # noqa: S608
     )
+    if remember:
+        store.execute("INSERT INTO stg_run SELECT id, ?, line, content_hash FROM stg_verdict WHERE reason IS NULL",
+                      [file])
     rejected = store.execute("SELECT count(*) FROM stg_verdict WHERE reason IS NOT NULL").fetchone()[0]
     # New or changed conversations; identical ones (same content hash) are left alone.
     store.execute(
@@ -362,7 +410,7 @@ def finish_load(store: Workbench, *, file: str, fmt: str, staged: str,
     reasons = store.execute(
         "SELECT line, reason FROM stg_verdict WHERE reason IS NOT NULL ORDER BY line LIMIT 20"
     ).fetchall()
-    for table in ("stg_verdict", "stg_load"):
+    for table in ("stg_verdict", "stg_load", "stg_deep"):
         store.execute(f"DROP TABLE IF EXISTS {table}")
     return FileReport(file, fmt, loaded, total - rejected - loaded, rejected, [(int(a), b) for a, b in reasons])
 

@@ -28,11 +28,17 @@ MAPPING_FIELDS = (
     "conversation_id", "role", "text", "timestamp", "flow", "platform", "contact", "contact_id",
     "status", "started_at", "ended_at", "summary", "analysis", "recording",
 )
+# Common column names in real exports, most specific first; matched without regard to case.
 _GUESSES = {
-    "conversation_id": ("conversation_id", "conversation", "conv_id", "call_id", "chat_id", "id"),
-    "role": ("role", "speaker", "author", "sender"),
-    "text": ("text", "content", "message", "utterance", "body"),
-    "timestamp": ("timestamp", "at", "time", "ts", "created_at", "sent_at"),
+    "conversation_id": ("conversation_id", "conversation", "conversationid", "conv_id", "chat_id", "chat",
+                        "thread_id", "thread", "session_id", "session", "ticket_id", "ticket", "case_id",
+                        "call_sid", "call_id", "dialogue_id", "dialog_id", "dialogue", "dialog", "id"),
+    "role": ("role", "speaker", "author_role", "speaker_role", "sender", "author", "from", "participant",
+             "party", "actor", "floor", "direction", "user_type"),
+    "text": ("text", "content", "message", "message_text", "utterance", "body", "msg", "transcript",
+             "text_en", "sentence"),
+    "timestamp": ("timestamp", "at", "time", "ts", "created_at", "createdat", "sent_at", "datetime",
+                  "date", "created", "time_stamp", "posted_at", "message_time"),
 }
 _REQUIRED = ("conversation_id", "role", "text")
 _ROLE_SQL = ", ".join(f"'{r}'" for r in (*ROLES, "user", "assistant"))
@@ -61,8 +67,8 @@ def resolve_mapping(columns: list[str], mapping: dict[str, str] | None, *, file:
     missing = [f for f in _REQUIRED if f not in mapping]
     if missing:
         raise InvalidRecord(
-            f"cannot tell which column holds {', '.join(missing)}; pass a mapping"
-            f" (columns: {', '.join(columns)})",
+            f"cannot tell which column holds {', '.join(missing)}; name it with"
+            f" {' '.join(f'--map {f}=COLUMN' for f in missing)} (columns: {', '.join(columns)})",
             file=file,
         )
     return mapping
@@ -98,28 +104,32 @@ def stage_tabular(store: Workbench, path: Path, fmt: str, mapping: dict[str, str
     def ts(fld: str) -> str:
         if fld not in m:
             return "NULL::TIMESTAMP"
-        v = _q(m[fld])
-        # epoch seconds or ISO-8601; Parquet timestamps pass straight through
-        return (
-            f"coalesce(try_cast(try_cast(CAST({v} AS VARCHAR) AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP),"
-            f" try(to_timestamp(try_cast(CAST({v} AS VARCHAR) AS DOUBLE)) AT TIME ZONE 'UTC'))"
-        )
+        # every accepted shape (convolab.ingest.timestamps); Parquet timestamps read as ISO text
+        return f"cl_parse_ts(CAST({_q(m[fld])} AS VARCHAR))"
 
     def ts_bad(fld: str) -> str:
         if fld not in m:
             return "FALSE"
         return f"({_q(m[fld])} IS NOT NULL AND trim(CAST({_q(m[fld])} AS VARCHAR)) <> '' AND {ts(fld)} IS NULL)"
 
+    def ts_reason(fld: str, name: str) -> str:
+        if fld not in m:
+            return "NULL::VARCHAR"
+        return (f"CASE WHEN {ts_bad(fld)} THEN 'bad timestamp in {name}: ' || left({col(fld)}, 60)"
+                f" || cl_ts_hint({col(fld)}) END")
+
     store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE tab_rows AS
-        SELECT rowid + 1 + {offset} AS line, {col('conversation_id')} AS cid, lower(trim({col('role')})) AS role,
+        SELECT rowid + 1 + {offset} AS line, {col('conversation_id')} AS cid,
+               lower(trim(cl_role({col('role')}))) AS role,
                {col('text')} AS text, {ts('timestamp')} AS sent_at,
-               CASE WHEN {ts_bad('timestamp')} THEN 'bad timestamp: ' || left({col('timestamp')}, 60) END AS ts_error,
+               CASE WHEN {ts_bad('timestamp')} THEN 'bad timestamp: ' || left({col('timestamp')}, 60)
+                                                    || cl_ts_hint({col('timestamp')}) END AS ts_error,
                {col('flow')} AS flow, {col('platform')} AS platform, {col('contact')} AS contact,
                {col('contact_id')} AS contact_id, {col('status')} AS status,
                {ts('started_at')} AS started_at, {ts('ended_at')} AS ended_at,
-               CASE WHEN {ts_bad('started_at')} OR {ts_bad('ended_at')} THEN 'bad started_at/ended_at' END AS conv_ts_error,
+               coalesce({ts_reason('started_at', 'started_at')}, {ts_reason('ended_at', 'ended_at')}) AS conv_ts_error,
                {col('summary')} AS summary, {col('analysis')} AS analysis, {col('recording')} AS recording
         FROM tab_raw
         """  # noqa: S608
@@ -142,6 +152,7 @@ def stage_tabular(store: Workbench, path: Path, fmt: str, mapping: dict[str, str
                                         summary, analysis, recording), chr(10) ORDER BY line)) AS content_hash,
                list_filter([
                    CASE WHEN cid IS NULL OR trim(cid) = '' THEN 'missing conversation id' END,
+                   cl_record_err(sum(strlen(coalesce(text, '')))),
                    CASE WHEN first(platform ORDER BY line) NOT IN ('phone', 'web')
                         THEN 'platform must be phone or web' END,
                    CASE WHEN first(status ORDER BY line) NOT IN ({_STATUS_SQL}) THEN 'unknown status' END,

@@ -23,7 +23,8 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,8 @@ __all__ = ["RecordedRequest", "RewritingHttpClient", "TwilioCallControl", "coach
 
 TWILIO_API = "https://api.twilio.com"
 SIGNATURE_HEADER = "X-Convolab-Signature"
+#: Seconds a Twilio or coaching-webhook request may take before it counts as failed.
+REQUEST_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -67,6 +70,8 @@ class RewritingHttpClient(TwilioHttpClient):
     """
 
     def __init__(self, api_base: str = TWILIO_API, **kwargs: Any) -> None:
+        # Without a timeout a request to a black-holed network would wait for ever.
+        kwargs.setdefault("timeout", REQUEST_TIMEOUT_S)
         super().__init__(**kwargs)
         self.api_base = api_base.rstrip("/")
         self.requests: list[RecordedRequest] = []
@@ -295,11 +300,9 @@ class TwilioCallControl(CallControl):
                            "ai_call_sid": call.extra.get("ai_call_sid"), "text": text,
                            "from": self._actor()}, sort_keys=True).encode()
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: coaching_signature(secret, body)}
-        try:
-            with httpx.Client(transport=self._coaching_transport, timeout=5) as http:
+        with _network_errors("the coaching webhook", call.id):
+            with httpx.Client(transport=self._coaching_transport, timeout=REQUEST_TIMEOUT_S) as http:
                 response = http.post(self.coaching_url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise LiveBackendError(f"coaching webhook unreachable: {exc}", call_id=call.id) from None
         if response.status_code >= 300:
             raise LiveBackendError(f"coaching webhook answered {response.status_code}",
                                    call_id=call.id, status=response.status_code)
@@ -307,15 +310,49 @@ class TwilioCallControl(CallControl):
     # -- errors ----------------------------------------------------------------------
 
     def _sdk(self, fn: Any, call: LiveCall | None = None) -> Any:
-        """Run an SDK call, turning Twilio's errors into :class:`LiveBackendError`."""
+        """Run an SDK call, turning Twilio's and the network's errors into :class:`LiveBackendError`."""
         call_id = call.id if call is not None else None
-        try:
-            return fn()
-        except TwilioRestException as exc:
-            raise LiveBackendError(f"Twilio answered {exc.status}: {_rest_message(exc, self.http)}",
-                                   call_id=call_id, status=exc.status) from None
-        except TwilioException as exc:
-            raise LiveBackendError(f"Twilio request failed: {exc}", call_id=call_id) from None
+        with _network_errors("Twilio", call_id):
+            try:
+                return fn()
+            except TwilioRestException as exc:
+                raise LiveBackendError(f"Twilio answered {exc.status}: {_rest_message(exc, self.http)}",
+                                       call_id=call_id, status=exc.status) from None
+            except TwilioException as exc:
+                raise LiveBackendError(f"Twilio request failed: {exc}", call_id=call_id) from None
+
+
+@contextmanager
+def _network_errors(service: str, call_id: str | None) -> Iterator[None]:
+    """The one place where a failing network becomes a :class:`LiveBackendError` (one clear line).
+
+    The SDK speaks ``requests``, the coaching webhook ``httpx``; both raise their own
+    connection and timeout errors (and, under them, ``OSError``).
+    """
+    import httpx
+    import requests
+
+    try:
+        yield
+    except (requests.Timeout, httpx.TimeoutException):
+        raise LiveBackendError(f"{service} did not answer within {REQUEST_TIMEOUT_S:g} s (network timeout)",
+                               call_id=call_id) from None
+    except (requests.ConnectionError, httpx.ConnectError, httpx.NetworkError, OSError) as exc:
+        raise LiveBackendError(f"cannot reach {service}: {_reason(exc)}", call_id=call_id) from None
+    except (requests.RequestException, httpx.HTTPError) as exc:
+        raise LiveBackendError(f"request to {service} failed: {_reason(exc)}", call_id=call_id) from None
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause of a network error, in one line (no 80-line urllib3 chain)."""
+    while exc.__cause__ is not None or (exc.__context__ is not None and not exc.__suppress_context__):
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    # urllib3 wraps the socket error: "<urllib3...object at 0x..>: Failed to establish ... [Errno -2] Name or
+    # service not known"; the errno part is what a person needs.
+    if "]" in text and "[Errno" in text:
+        text = text[text.index("[Errno"):]
+    return text[:200]
 
 
 def _rest_message(exc: TwilioRestException, http: TwilioHttpClient) -> str:

@@ -9,7 +9,7 @@ import polars as pl
 
 from convolab.conversations import PLATFORM_ICONS
 from convolab.emotions.labels import LABELS
-from convolab.errors import ConversationNotFound
+from convolab.errors import ConversationNotFound, InvalidArgument
 from convolab.store.reviews import list_flags
 
 if TYPE_CHECKING:
@@ -21,7 +21,8 @@ __all__ = ["conversation", "functions", "require", "transcript"]
 def require(store: Workbench, conversation_id: str) -> dict[str, Any]:
     """The ``conversations`` row of one id, or :class:`ConversationNotFound`."""
     if not isinstance(conversation_id, str):
-        raise ConversationNotFound(str(conversation_id))
+        raise InvalidArgument(f"a conversation id is a string, got {type(conversation_id).__name__}"
+                              f" {conversation_id!r:.60}")
     cursor = store._con.execute("SELECT * FROM conversations WHERE id = ?", [conversation_id])
     row = cursor.fetchone()
     if row is None:
@@ -137,5 +138,7 @@ def _loads(value: Any) -> Any:
         return None
     try:
         return json.loads(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
+        # RecursionError: a value nested thousands deep (ingest now refuses those, older
+        # stores may hold one) stays text rather than breaking show, export and delete
         return value

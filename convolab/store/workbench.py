@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from convolab import settings
-from convolab.errors import ConvolabError, StoreInUse
+from convolab.errors import ConvolabError, InvalidArgument, StoreInUse
 from convolab.store import pages, schema
 from convolab.store._connection import connect_file, transaction
 from convolab.store.audit import list_audit, write_audit
@@ -82,6 +82,13 @@ def open(path: str | os.PathLike[str] | None = None, *, read_only: bool = False,
             if time.monotonic() >= deadline:
                 raise
             time.sleep(0.2)
+
+
+def _whole(name: str, value: Any) -> int:
+    """A row limit: a whole number >= 0, else :class:`~convolab.errors.InvalidArgument`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidArgument(f"{name} must be a whole number >= 0, got {value!r}")
+    return value
 
 
 class Result:
@@ -223,6 +230,9 @@ class Workbench:
         *,
         format: str = "auto",  # noqa: A002
         mapping: dict[str, str] | None = None,
+        role_map: dict[str, str] | None = None,
+        time_format: str | None = None,
+        limits: Any = None,
         progress: Any = None,
     ) -> LoadReport:
         """Load conversation files into the store (see :func:`convolab.ingest.ingest`)."""
@@ -234,7 +244,8 @@ class Workbench:
         # for a bulk load into a big store, restored when nothing changed, else left stale.
         fresh = self._con.execute("SELECT * FROM table_order_state").fetchall()
         self._con.execute("DELETE FROM table_order_state")
-        report = ingest(self, paths, format=format, mapping=mapping, progress=progress)
+        report = ingest(self, paths, format=format, mapping=mapping, role_map=role_map, time_format=time_format,
+                        limits=limits, progress=progress)
         if report.loaded == 0 and fresh:
             self._con.executemany("INSERT INTO table_order_state VALUES (?, ?, ?, ?)", fresh)
         elif report.loaded > 0:
@@ -259,6 +270,7 @@ class Workbench:
         query = ("SELECT file, line, conversation_id, reason, record, rejected_at FROM rejected_records"
                  " ORDER BY rejected_at DESC, file, line")
         if limit is not None:
+            _whole("limit", limit)
             return self.sql(query + " LIMIT ?", [limit])
         return self.sql(query)
 
@@ -303,6 +315,7 @@ class Workbench:
 
     def has_conversation(self, conversation_id: str) -> bool:
         """Whether a conversation with this id is in the store."""
+        pages._text("conversation_id", conversation_id)
         return self._con.execute("SELECT 1 FROM conversations WHERE id = ?",
                                  [conversation_id]).fetchone() is not None
 
@@ -326,10 +339,13 @@ class Workbench:
 
     def list_flags(self, *, conversation_id: str | None = None, criterion: str | None = None) -> pl.DataFrame:
         """Review flags with their newest QA decision (if any)."""
+        pages._text("conversation_id", conversation_id)
+        pages._text("criterion", criterion)
         return list_flags(self, conversation_id=conversation_id, criterion=criterion)
 
     def unreviewed_flags(self, *, limit: int = 200) -> pl.DataFrame:
         """Flags no reviewer has decided yet, newest first (the QA queue)."""
+        _whole("limit", limit)
         return unreviewed_flags(self, limit=limit)
 
     def export(self, conversation_id: str, format: str = "txt") -> bytes:  # noqa: A002
@@ -364,4 +380,6 @@ class Workbench:
 
     def list_audit(self, *, target: str | None = None, limit: int = 100) -> pl.DataFrame:
         """The newest audit-log entries, optionally for one conversation or call."""
+        pages._text("target", target)
+        _whole("limit", limit)
         return list_audit(self, target=target, limit=limit)

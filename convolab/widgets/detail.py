@@ -12,6 +12,7 @@ import ipywidgets as widgets
 from convolab.conversations import DETAIL_FIELDS
 from convolab.flags.review import add_manual_flag, decide
 from convolab.store import Workbench, current_actor
+from convolab.widgets._feedback import error_text, reporting
 from convolab.widgets._html import TABLE_CSS, download_link, esc, fmt_duration, fmt_time, fmt_value
 
 __all__ = ["ConversationDetail", "render_fields", "render_functions", "render_transcript"]
@@ -145,8 +146,9 @@ class ConversationDetail(widgets.VBox):
         self.menu_button.observe(self._toggle_menu, "value")
         self.delete_button.on_click(lambda _: setattr(self.delete_box.layout, "display", "flex"))
         self.cancel_delete.on_click(lambda _: setattr(self.delete_box.layout, "display", "none"))
-        self.confirm_delete.on_click(self._delete)
-        self.add_button.on_click(self._add_flag)
+        # Every action reports its failure here, not only in the kernel log (widgets._feedback).
+        self.confirm_delete.on_click(reporting(self._say, "Delete", self._delete))
+        self.add_button.on_click(reporting(self._say, "Add flag", self._add_flag))
         super().__init__([widgets.HTML(TABLE_CSS), widgets.HBox([self.title, self.menu_button]), self.menu,
                           self.message, self.fields, self.flag_box,
                           widgets.HBox([self.new_criterion, self.new_severity, self.new_reason, self.add_button]),
@@ -178,8 +180,10 @@ class ConversationDetail(widgets.VBox):
             confirm = widgets.Button(description="Confirm", button_style="success",
                                      layout=widgets.Layout(width="90px"))
             dismiss = widgets.Button(description="Dismiss", layout=widgets.Layout(width="90px"))
-            confirm.on_click(lambda _, f=f, note=note: self._decide(f["flag_id"], "confirmed", note.value))
-            dismiss.on_click(lambda _, f=f, note=note: self._decide(f["flag_id"], "dismissed", note.value))
+            confirm.on_click(reporting(self._say, "Confirm", lambda _, f=f, note=note: self._decide(
+                f["flag_id"], "confirmed", note.value)))
+            dismiss.on_click(reporting(self._say, "Dismiss", lambda _, f=f, note=note: self._decide(
+                f["flag_id"], "dismissed", note.value)))
             state = f" — {esc(f['decision'])} by {esc(f['reviewer'])}" if f.get("decision") else " — unreviewed"
             label = widgets.HTML(f"🚩 <b>{esc(f['criterion'])}</b>{state}")
             label.add_class("cl-flag-state")
@@ -188,22 +192,31 @@ class ConversationDetail(widgets.VBox):
 
     def _render_downloads(self, d: dict[str, Any]) -> None:
         cid = str(d["id"])
-        links = [
-            download_link(self.lab.export(cid, fmt), filename=f"{cid}.{fmt}", mime=_EXPORT_MIME[fmt],
-                          label=f"Export Transcript ({fmt.upper()})")
-            for fmt in ("txt", "json", "csv")
-        ]
+        links = []
+        for fmt in ("txt", "json", "csv"):
+            try:
+                data = self.lab.export(cid, fmt)
+            except Exception as exc:  # noqa: BLE001 - one failed format must not hide the others
+                links.append(f'<span class="cl-error">Export Transcript ({fmt.upper()}) failed:'
+                             f" {esc(error_text(exc))}</span>")
+                continue
+            links.append(download_link(data, filename=f"{cid}.{fmt}", mime=_EXPORT_MIME[fmt],
+                                       label=f"Export Transcript ({fmt.upper()})"))
         recording = d.get("recording")
         if recording:
             # Relative recordings resolve against the working directory, then the store's folder.
             path = Path(recording)
             if not path.is_absolute() and not path.is_file():
                 path = Path(self.lab.path).parent / path
-            if path.is_file() and path.stat().st_size <= _MAX_AUDIO_BYTES:
-                mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                links.append(download_link(path.read_bytes(), filename=path.name, mime=mime, label="Download Audio"))
+            try:
+                if not (path.is_file() and path.stat().st_size <= _MAX_AUDIO_BYTES):
+                    raise FileNotFoundError("file not available")
+                audio = path.read_bytes()
+            except (OSError, ValueError) as exc:  # missing, unreadable, or a path the OS refuses
+                links.append(f"<span>Download Audio: {esc(recording)} ({esc(error_text(exc))})</span>")
             else:
-                links.append(f"<span>Download Audio: {esc(recording)} (file not available)</span>")
+                mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                links.append(download_link(audio, filename=path.name, mime=mime, label="Download Audio"))
         self.downloads.value = " · ".join(links)
 
     def _chart(self, d: dict[str, Any]) -> tuple[widgets.Widget, ...]:
@@ -229,6 +242,10 @@ class ConversationDetail(widgets.VBox):
         return (fig,)
 
     # -- actions ---------------------------------------------------------------------------
+
+    def _say(self, html: str) -> None:
+        """Show a (pre-escaped) message above the fields: a result, or why an action failed."""
+        self.message.value = html
 
     def _toggle_menu(self, change: dict[str, Any]) -> None:
         self.menu.layout.display = "flex" if change["new"] else "none"

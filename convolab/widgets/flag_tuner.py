@@ -9,6 +9,7 @@ import ipywidgets as widgets
 from convolab.flags.criteria import Criterion, compile_criteria, load_criteria
 from convolab.flags.tuning import flagged_ids, score_criterion, sweep
 from convolab.store import Workbench
+from convolab.widgets._feedback import reporting
 from convolab.widgets._html import esc
 
 __all__ = ["FlagTuner"]
@@ -41,8 +42,9 @@ class FlagTuner(widgets.VBox):
         self.counts = widgets.HTML()
         self.changes = widgets.HTML()
         self.curve = widgets.Output()
-        self.pick.observe(lambda _: self._select(), names="value")
-        super().__init__([self.pick, self.sliders, self.counts, self.curve, self.changes])
+        self.message = widgets.HTML()  # why a slider move or a pick failed (widgets._feedback)
+        self.pick.observe(reporting(self._say, "Choosing the criterion", lambda _: self._select()), names="value")
+        super().__init__([self.pick, self.sliders, self.message, self.counts, self.curve, self.changes])
         self._select()
 
     @property
@@ -61,7 +63,7 @@ class FlagTuner(widgets.VBox):
             cls = widgets.IntSlider if isinstance(value, int) else widgets.FloatSlider
             s = cls(value=value, min=0, max=int(top) if cls is widgets.IntSlider else top,
                     description=name, continuous_update=False)
-            s.observe(lambda _: self._refresh(), names="value")
+            s.observe(reporting(self._say, f"Setting {name}", lambda _: self._refresh()), names="value")
             sliders.append(s)
         self.sliders.children = sliders
         self._curve()
@@ -81,7 +83,11 @@ class FlagTuner(widgets.VBox):
         with self.curve:
             fig.show()
 
+    def _say(self, html: str) -> None:
+        self.message.value = html
+
     def _refresh(self) -> None:
+        self.message.value = ""
         c = self.current
         score: dict[str, Any] = score_criterion(self.lab, c, labels=self.labels)
 

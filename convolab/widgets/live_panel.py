@@ -8,13 +8,14 @@ All conversation text is escaped before it reaches an HTML widget.
 from __future__ import annotations
 
 import html
+import re
 import threading
 from typing import Any
 
 import ipywidgets as w
 
-from convolab.errors import ConvolabError
 from convolab.live.base import CallControl
+from convolab.widgets._feedback import error_text, reporting
 
 __all__ = ["LiveCallPanel", "LivePanel"]
 
@@ -82,11 +83,13 @@ class LiveCallPanel(w.VBox):
         self._refresh_lock = threading.Lock()
 
         self._quiet = False
-        self.call_picker.observe(lambda _: self._quiet or self._refresh_detail(), names="value")
-        self.run_button.on_click(lambda _: self._run())
-        self.confirm_button.on_click(lambda _: self._confirm())
-        self.cancel_button.on_click(lambda _: self._cancel())
-        self.coach_button.on_click(lambda _: self._coach())
+        # A failed click is shown in the panel (status), never only in the kernel log or the audit log.
+        self.call_picker.observe(self._reporting("Refresh", lambda _: self._quiet or self._refresh_detail()),
+                                 names="value")
+        self.run_button.on_click(self._reporting("Run", lambda _: self._run()))
+        self.confirm_button.on_click(self._reporting("Confirm", lambda _: self._confirm()))
+        self.cancel_button.on_click(self._reporting("Cancel", lambda _: self._cancel()))
+        self.coach_button.on_click(self._reporting("Send coaching", lambda _: self._coach()))
         super().__init__([
             w.HTML("<h3>Live calls</h3>"),
             self.calls_html,
@@ -107,8 +110,8 @@ class LiveCallPanel(w.VBox):
         while not self._stop.wait(self.refresh_s):
             try:
                 self.refresh()
-            except Exception as exc:  # keep refreshing; show the problem instead of dying silently
-                self._say(f"refresh failed: {exc}", error=True)
+            except Exception as exc:  # noqa: BLE001 - keep refreshing; show the problem instead of dying silently
+                self._say(f"refresh failed: {error_text(exc)}", error=True)
 
     def close(self) -> None:
         """Stop refreshing and close the widgets."""
@@ -183,7 +186,11 @@ class LiveCallPanel(w.VBox):
 
     def _say(self, text: str, *, error: bool = False) -> None:
         colour = "#c62828" if error else "#2e7d32"
-        self.status.value = f'<span style="color:{colour}">{_esc(text)}</span>'
+        css = "convolab-live-error" if error else "convolab-live-ok"
+        self.status.value = f'<span class="{css}" style="color:{colour}">{_esc(text)}</span>'
+
+    def _reporting(self, action: str, handler: Any) -> Any:
+        return reporting(lambda html: setattr(self.status, "value", html), action, handler)
 
     def _run(self) -> None:
         cid, action = self.call_picker.value, self.action_picker.value
@@ -217,13 +224,21 @@ class LiveCallPanel(w.VBox):
             self.coaching.value = ""
 
     def _do(self, cid: str, action: str, params: dict[str, Any]) -> None:
+        label = LABELS[action].rstrip("…")
         try:
             getattr(self.control, action)(cid, **params)
-        except (ConvolabError, ValueError, KeyError) as exc:
-            self._say(str(exc.args[0] if isinstance(exc, KeyError) else exc), error=True)
+        except Exception as exc:  # noqa: BLE001 - refused, or the backend/network failed: say so here
+            self._say(f"{label} failed for {cid}: {error_text(exc)}", error=True)
         else:
-            self._say(f"{LABELS[action].rstrip('…')}: done for {cid}")
-        self.refresh()
+            self._say(f"{label}: done for {cid}")
+        try:
+            self.refresh()
+        except Exception as exc:  # noqa: BLE001 - keep the action's message, add why the redraw failed
+            self._say(f"{self.status_text()}; refresh failed: {error_text(exc)}", error=True)
+
+    def status_text(self) -> str:
+        """The panel's current status line as plain text (what the supervisor reads)."""
+        return html.unescape(re.sub(r"<[^>]+>", "", self.status.value))
 
 
 LivePanel = LiveCallPanel

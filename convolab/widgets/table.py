@@ -12,6 +12,7 @@ import traitlets
 
 from convolab.conversations import PLATFORMS, STATUSES
 from convolab.store import ConversationFilter, Workbench
+from convolab.widgets._feedback import error_html, reporting
 from convolab.widgets._html import TABLE_CSS, TABLE_HEADERS, esc, render_table
 
 __all__ = ["ConversationTable", "TableView"]
@@ -164,22 +165,26 @@ class ConversationTable(widgets.VBox):
         # spilling under the detail view.
         self.html = TableView(layout=widgets.Layout(overflow="auto", flex="1 1 auto", min_width="0"))
         self.html.add_class("cl-table-html")
-        self.html.on_msg(self._on_view_msg)
+        self.html.on_msg(reporting(self._say, "Table click", self._on_view_msg))
         self.rows = widgets.Select(options=[], rows=12, description="Open", layout=widgets.Layout(width="260px"))
         self.rows.add_class("cl-rows")
 
+        # Shows why a click failed (widgets._feedback); ipywidgets would only log it.
+        self.message = widgets.HTML()
+        self.message.add_class("cl-table-message")
         for w in (self.status, self.flow, self.platform, self.flagged, self.emotion,
                   self.since, self.until, self.search, self.sort, self.descending):
-            w.observe(self._on_filter, "value")
-        self.prev_button.on_click(lambda _: self.go(self.page - 1))
-        self.next_button.on_click(lambda _: self.go(self.page + 1))
-        self.rows.observe(self._on_row, "value")
+            w.observe(reporting(self._say, "Filter", self._on_filter), "value")
+        self.prev_button.on_click(reporting(self._say, "Previous page", lambda _: self.go(self.page - 1)))
+        self.next_button.on_click(reporting(self._say, "Next page", lambda _: self.go(self.page + 1)))
+        self.rows.observe(reporting(self._say, "Open", self._on_row), "value")
 
         super().__init__([
             widgets.HTML(TABLE_CSS),
             widgets.HBox([self.status, self.flow, self.platform, self.flagged]),
             widgets.HBox([self.emotion, self.since, self.until, self.search]),
             widgets.HBox([self.sort, self.descending, self.prev_button, self.next_button, self.page_label]),
+            self.message,
             widgets.HBox([self.rows, self.html], layout=widgets.Layout(width="100%", min_width="0")),
         ])
         self.layout.min_width = "0"  # beside a detail view: shrink and scroll, don't overlap it
@@ -214,6 +219,7 @@ class ConversationTable(widgets.VBox):
 
     def refresh(self) -> None:
         """Re-query the current page (after a filter change, a delete or a decision)."""
+        self.message.value = ""
         f = self.filters()
         self.total = self.lab.count_conversations(f)
         last = max(0, (self.total - 1) // self.page_size)
@@ -276,7 +282,14 @@ class ConversationTable(widgets.VBox):
             finally:
                 self._updating = False
         for callback in self._callbacks:
-            callback(conversation_id)
+            try:
+                callback(conversation_id)
+            except Exception as exc:  # noqa: BLE001 - e.g. the detail view of a row deleted meanwhile
+                self._say(error_html(f"Opening {conversation_id}", exc))
+
+    def _say(self, html: str) -> None:
+        """Show a (pre-escaped) message above the table, e.g. why a click failed."""
+        self.message.value = html
 
     def _on_filter(self, _change: dict[str, Any]) -> None:
         if self._quiet:
