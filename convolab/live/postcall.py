@@ -96,8 +96,8 @@ def save_call(lab: Workbench, call: LiveCall, *, backend: str) -> None:
 def save_coaching_note(lab: Workbench, call_id: str, note: dict[str, Any]) -> None:
     """Keep a coaching note (agent side only: never written to ``messages``)."""
     lab.execute(
-        "INSERT INTO coaching_notes (id, call_id, created_at, actor, text)"
-        f" VALUES ({lab.new_id_sql('coaching_notes')}, ?, ?, ?, ?)",
+        "INSERT INTO coaching_notes (id, call_id, created_at, actor, text)"  # noqa: S608 - the store's id expression
+        f" VALUES ({lab.new_id_sql('coaching_notes')}, ?, ?, ?, ?)",  # noqa: S608 - the store's id expression
         [call_id, note["at"].replace(tzinfo=None), note["by"], note["text"]],
     )
 

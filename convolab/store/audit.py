@@ -53,8 +53,8 @@ def write_audit(
     collides with another (:meth:`Workbench.execute`).
     """
     store.execute(
-        "INSERT INTO audit_log (id, occurred_at, actor, action, target, details, result)"
-        f" VALUES ({store.new_id_sql('audit_log')}, now()::TIMESTAMP, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit_log (id, occurred_at, actor, action, target, details, result)"  # noqa: S608
+        f" VALUES ({store.new_id_sql('audit_log')}, now()::TIMESTAMP, ?, ?, ?, ?, ?)",  # noqa: S608 - the store's id
         [actor or current_actor(), action, target, json.dumps(details or {}, default=str), result],
     )
 

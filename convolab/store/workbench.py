@@ -29,7 +29,14 @@ from convolab.store._connection import DatabaseError, connect_file, transaction
 from convolab.store.audit import list_audit, write_audit
 from convolab.store.delete import delete_conversation
 from convolab.store.detail import conversation, functions, require, transcript
-from convolab.store.lake import LakeLocation, WriterLock, connect_lake, is_conflict, is_lake, prepare_cursor
+from convolab.store.lake import (
+    LakeLocation,
+    WriterLock,
+    connect_lake,
+    is_conflict,
+    is_lake,
+    prepare_cursor,
+)
 from convolab.store.pages import ConversationFilter
 from convolab.store.reviews import list_flags, unreviewed_flags
 

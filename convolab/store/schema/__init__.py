@@ -16,10 +16,9 @@ same version numbers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import duckdb
 
@@ -102,7 +101,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "table-page summaries on conversations instead of child indexes", V7_PAGE_SUMMARIES, _V7_LAKE),
     Migration(8, "write tokens for team stores", (), tuple(
         statement for table in WRITE_TOKENS.values()
-        for statement in (f"CREATE TABLE {table} (turns BIGINT NOT NULL)", f"INSERT INTO {table} VALUES (0)")
+        for statement in (f"CREATE TABLE {table} (turns BIGINT NOT NULL)", f"INSERT INTO {table} VALUES (0)")  # noqa: S608
     )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
