@@ -97,7 +97,7 @@ def save_coaching_note(lab: Workbench, call_id: str, note: dict[str, Any]) -> No
     """Keep a coaching note (agent side only: never written to ``messages``)."""
     lab.execute(
         "INSERT INTO coaching_notes (id, call_id, created_at, actor, text)"  # noqa: S608 - the store's id expression
-        f" VALUES ({lab.new_id_sql('coaching_notes')}, ?, ?, ?, ?)",  # noqa: S608 - the store's id expression
+        f" VALUES ({lab.new_id_sql('coaching_notes')}, ?, ?, ?, ?)",
         [call_id, note["at"].replace(tzinfo=None), note["by"], note["text"]],
     )
 

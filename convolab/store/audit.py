@@ -54,7 +54,7 @@ def write_audit(
     """
     store.execute(
         "INSERT INTO audit_log (id, occurred_at, actor, action, target, details, result)"  # noqa: S608
-        f" VALUES ({store.new_id_sql('audit_log')}, now()::TIMESTAMP, ?, ?, ?, ?, ?)",  # noqa: S608 - the store's id
+        f" VALUES ({store.new_id_sql('audit_log')}, now()::TIMESTAMP, ?, ?, ?, ?, ?)",
         [actor or current_actor(), action, target, json.dumps(details or {}, default=str), result],
     )
 
