@@ -49,10 +49,12 @@ import duckdb
 from convolab import settings
 from convolab.errors import ConvolabError
 
-__all__ = ["LAKE_PREFIX", "LakeLocation", "WriterLock", "connect_lake", "is_conflict", "is_lake", "prepare_cursor"]
+__all__ = ["LAKE_PREFIX", "LakeLocation", "WriterLock", "connect_lake", "detach", "is_conflict", "is_lake",
+           "prepare_cursor"]
 
 LAKE_PREFIX = "ducklake:"
-#: The name the lake is attached under; its DuckLake metadata is ``__ducklake_metadata_store``.
+#: The lakes a process opens are attached as store_1, store_2, ... (their DuckLake metadata
+#: as ``__ducklake_metadata_store_1`` ...); each store's connections use theirs by default.
 CATALOG = "store"
 _DATA_OPTION = "?data="
 
@@ -191,11 +193,6 @@ def _extension_file(name: str) -> str:
     return str(link)
 
 
-def _load_extensions(con: duckdb.DuckDBPyConnection, kind: str) -> None:
-    for name in ("ducklake", kind):
-        con.execute(f"LOAD {_quote(_extension_file(name))}")
-
-
 # -- connecting ---------------------------------------------------------------------------------
 
 
@@ -220,51 +217,91 @@ def _sqlite_wal(catalog: str) -> None:
         db.close()
 
 
-def connect_lake(location: LakeLocation, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A connection whose default catalog is the lake; temporary tables stay in local memory.
+# One in-memory DuckDB instance per process holds every lake this process opens, each
+# attached under its own name: loading the extensions (DuckDB checks the signature of about
+# 70 MB of code) costs about a second, so it is done once, not per store or cursor. A forked
+# child starts its own (a DuckDB instance must not cross a fork).
+_instance: duckdb.DuckDBPyConnection | None = None
+_instance_pid = 0
+_instance_lock = threading.Lock()
+_loaded: set[str] = set()
+_attached = 0
 
-    Extensions load from the installed packages with automatic installing and loading
-    switched off, so nothing is ever fetched from the network.
+
+def _shared_instance(kind: str) -> duckdb.DuckDBPyConnection:
+    global _instance, _instance_pid
+    if _instance is None or _instance_pid != os.getpid():
+        _instance = duckdb.connect(":memory:", config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "allow_community_extensions": False,
+        })
+        _instance_pid = os.getpid()
+        _loaded.clear()
+    for name in ("ducklake", kind):
+        if name not in _loaded:
+            _instance.execute(f"LOAD {_quote(_extension_file(name))}")
+            _loaded.add(name)
+    return _instance
+
+
+def connect_lake(location: LakeLocation, *, read_only: bool = False) -> tuple[duckdb.DuckDBPyConnection, str]:
+    """A connection whose default catalog is the lake, and the name the lake is attached under.
+
+    Temporary tables stay in the connection's own memory. Extensions load from the
+    installed packages with automatic installing and loading switched off, so nothing
+    is ever fetched from the network. Close the connection, then :func:`detach` the name.
     """
-    con = duckdb.connect(":memory:", config={
-        "autoinstall_known_extensions": False,
-        "autoload_known_extensions": False,
-        "allow_community_extensions": False,
-    })
+    global _attached
+    if location.kind == "sqlite":
+        if read_only and not Path(location.catalog).exists():
+            raise ConvolabError(f"{location}: no such team store")
+        if not read_only:
+            _sqlite_wal(location.catalog)
+        target = f"ducklake:sqlite:{location.catalog}"
+    else:
+        target = f"ducklake:postgres:{location.catalog}"
+    options = []
+    if location.data_path:
+        if not read_only:
+            Path(location.data_path).mkdir(parents=True, exist_ok=True)
+        options.append(f"DATA_PATH {_quote(location.data_path.rstrip('/') + '/')}")
+    if read_only:
+        options.append("READ_ONLY")
+    suffix = f" ({', '.join(options)})" if options else ""
+    with _instance_lock:
+        instance = _shared_instance(location.kind)
+        _attached += 1
+        name = f"{CATALOG}_{_attached}"
+        try:
+            instance.execute(f"ATTACH {_quote(target)} AS {name}{suffix}")
+        except duckdb.Error as exc:
+            raise ConvolabError(f"cannot open team store {location}: {_mask(_first_line(exc))}") from None
+        con = instance.cursor()
     try:
-        _load_extensions(con, location.kind)
-        if location.kind == "sqlite":
-            if read_only and not Path(location.catalog).exists():
-                raise ConvolabError(f"{location}: no such team store")
-            if not read_only:
-                _sqlite_wal(location.catalog)
-            target = f"ducklake:sqlite:{location.catalog}"
-        else:
-            target = f"ducklake:postgres:{location.catalog}"
-        options = []
-        if location.data_path:
-            if not read_only:
-                Path(location.data_path).mkdir(parents=True, exist_ok=True)
-            options.append(f"DATA_PATH {_quote(location.data_path.rstrip('/') + '/')}")
-        if read_only:
-            options.append("READ_ONLY")
-        suffix = f" ({', '.join(options)})" if options else ""
-        con.execute(f"ATTACH {_quote(target)} AS {CATALOG}{suffix}")
-    except duckdb.Error as exc:
-        con.close()
-        raise ConvolabError(f"cannot open team store {location}: {_mask(_first_line(exc))}") from None
+        for statement in _RETRY_SETTINGS:
+            con.execute(statement)
+        prepare_cursor(con, name)
     except BaseException:
         con.close()
+        detach(name)
         raise
-    for statement in _RETRY_SETTINGS:
-        con.execute(statement)
-    prepare_cursor(con)
-    return con
+    return con, name
 
 
-def prepare_cursor(con: duckdb.DuckDBPyConnection) -> None:
+def detach(name: str) -> None:
+    """Detach a lake :func:`connect_lake` attached (its connections closed first)."""
+    with _instance_lock:
+        if _instance is not None and _instance_pid == os.getpid():
+            try:
+                _instance.execute(f"DETACH DATABASE IF EXISTS {name}")
+            except duckdb.Error:
+                pass  # still in use by a cursor someone kept: it goes with the process
+
+
+def prepare_cursor(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Per-connection state a lake connection (or a cursor of one) needs: default catalog, id macro."""
-    con.execute(f"USE {CATALOG}")
+    con.execute(f"USE {name}")
     start = secrets.randbelow(4096) + 1
     for statement in _ID_SETUP:
         con.execute(statement.format(start=start))

@@ -25,7 +25,7 @@ import polars as pl
 from convolab import settings
 from convolab.errors import ConvolabError, StoreInUse
 from convolab.store import pages, schema
-from convolab.store._connection import DatabaseError, connect_file, transaction
+from convolab.store._connection import DatabaseError, connect_file, rollback, transaction
 from convolab.store.audit import list_audit, write_audit
 from convolab.store.delete import delete_conversation
 from convolab.store.detail import conversation, functions, require, transcript
@@ -33,6 +33,7 @@ from convolab.store.lake import (
     LakeLocation,
     WriterLock,
     connect_lake,
+    detach,
     is_conflict,
     is_lake,
     prepare_cursor,
@@ -171,17 +172,18 @@ class Workbench:
             self.lake: LakeLocation | None = LakeLocation.parse(location)
             #: Where the store is: the file's path, or the team store's location (no password).
             self.path: Path | str = str(self.lake)
-            self._con = connect_lake(self.lake, read_only=read_only)
+            self._con, self._alias = connect_lake(self.lake, read_only=read_only)
             self._writer: WriterLock | None = WriterLock(self.lake)
         else:
             self.lake = None
             self.path = Path(location)
             self._writer = None
+            self._alias = None
             self._con = connect_file(None if location == ":memory:" else self.path, read_only=read_only)
         try:
             self._migrate()
         except BaseException:
-            self._con.close()
+            self.close()
             raise
 
     def _migrate(self) -> None:
@@ -215,6 +217,9 @@ class Workbench:
     def close(self) -> None:
         """Close the underlying database connection."""
         self._con.close()
+        if self._alias is not None:
+            detach(self._alias)
+            self._alias = None
 
     def cursor(self) -> Workbench:
         """A workbench on the same database for use from another thread.
@@ -229,9 +234,10 @@ class Workbench:
         other.lake = self.lake
         other._writer = self._writer
         other._in_transaction = False
+        other._alias = None  # the lake stays attached until this workbench closes
         other._con = self._con.cursor()
         if self.lake is not None:
-            prepare_cursor(other._con)
+            prepare_cursor(other._con, self._alias)
         return other
 
     @property
@@ -308,6 +314,26 @@ class Workbench:
                     yield self
             finally:
                 self._in_transaction = False
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Run several reads on one snapshot of a team store (one catalog round trip, not one each).
+
+        On a file store, or inside a transaction, the reads just run.
+        """
+        if self.lake is None or self._in_transaction:
+            yield
+            return
+        self.retrying(self._con.execute, "BEGIN TRANSACTION")
+        self._in_transaction = True
+        try:
+            yield
+        except BaseException:
+            rollback(self._con)
+            raise
+        finally:
+            self._in_transaction = False
+        self._con.execute("COMMIT")
 
     def retrying(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """``fn(*args, **kwargs)``, run again while a team store reports a write conflict.
@@ -451,7 +477,8 @@ class Workbench:
 
     def count_conversations(self, filters: ConversationFilter | None = None, **kwargs: Any) -> int:
         """How many conversations match the filters (same keywords as :class:`ConversationFilter`)."""
-        return pages.count_conversations(self, filters or ConversationFilter(**kwargs))
+        with self._reading():
+            return pages.count_conversations(self, filters or ConversationFilter(**kwargs))
 
     def list_conversations(
         self,
@@ -477,8 +504,9 @@ class Workbench:
         date, flagged, functions (names, in call order), tags and parameters
         (lists of ``{key, value}`` structs, sorted by key).
         """
-        return pages.list_conversations(self, filters or ConversationFilter(**kwargs), sort=sort,
-                                        descending=descending, limit=limit, offset=offset)
+        with self._reading():
+            return pages.list_conversations(self, filters or ConversationFilter(**kwargs), sort=sort,
+                                            descending=descending, limit=limit, offset=offset)
 
     def list_flows(self) -> list[str]:
         """The distinct flows in the store, sorted."""
@@ -506,11 +534,13 @@ class Workbench:
         analysis (the contract's detail fields), then transcript, functions,
         parameters and recording.
         """
-        return conversation(self, conversation_id)
+        with self._reading():
+            return conversation(self, conversation_id)
 
     def list_flags(self, *, conversation_id: str | None = None, criterion: str | None = None) -> pl.DataFrame:
         """Review flags with their newest QA decision (if any)."""
-        return list_flags(self, conversation_id=conversation_id, criterion=criterion)
+        with self._reading():
+            return list_flags(self, conversation_id=conversation_id, criterion=criterion)
 
     def unreviewed_flags(self, *, limit: int = 200) -> pl.DataFrame:
         """Flags no reviewer has decided yet, newest first (the QA queue)."""
