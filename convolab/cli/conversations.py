@@ -261,7 +261,8 @@ def demo(
     from convolab.generate import write_conversations
 
     path = resolve_db(db)
-    source = path.with_name(path.stem + "-sample.jsonl")
+    # Beside a file store; a team store's sample goes to data/.
+    source = path.with_name(path.stem + "-sample.jsonl") if isinstance(path, Path) else Path("data") / "demo-sample.jsonl"
     console.print(f"1. generating {conversations:,} conversations -> {source}")
     write_conversations(source, conversations, seed=seed)
     lab = open_store(path, must_exist=False)

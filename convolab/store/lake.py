@@ -50,7 +50,7 @@ from convolab import settings
 from convolab.errors import ConvolabError
 
 __all__ = ["LAKE_PREFIX", "LakeLocation", "WriterLock", "connect_lake", "detach", "is_conflict", "is_lake",
-           "prepare_cursor"]
+           "prepare_cursor", "store_exists"]
 
 LAKE_PREFIX = "ducklake:"
 #: The lakes a process opens are attached as store_1, store_2, ... (their DuckLake metadata
@@ -89,6 +89,14 @@ _CONFLICT = re.compile(
 def is_lake(location: object) -> bool:
     """Whether ``location`` names a team store (``ducklake:...``)."""
     return isinstance(location, str) and location.startswith(LAKE_PREFIX)
+
+
+def store_exists(location: str | os.PathLike[str]) -> bool:
+    """Whether a store is already at ``location`` (a PostgreSQL catalog is taken to exist)."""
+    if not is_lake(location):
+        return Path(location).exists()
+    lake = LakeLocation.parse(str(location))
+    return lake.kind != "sqlite" or Path(lake.catalog).exists()
 
 
 def is_conflict(exc: BaseException) -> bool:
