@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from convolab.store._connection import DatabaseError
 from convolab.store.audit import current_actor
+from convolab.store.copy import copy_store
 from convolab.store.lake import is_lake as is_team_store
 from convolab.store.lake import store_exists
 from convolab.store.pages import SORT_KEYS, TABLE_KEYS, ConversationFilter
@@ -23,6 +24,7 @@ __all__ = [
     "DatabaseError",
     "Result",
     "Workbench",
+    "copy_store",
     "current_actor",
     "default_db_path",
     "is_team_store",
