@@ -110,7 +110,7 @@ def copy_store(source: str | os.PathLike[str], target: str | os.PathLike[str], *
                     for table in tables:
                         if held[table]:
                             dst.execute(f'DELETE FROM "{table}"')  # noqa: S608 - catalogue names
-                        reader = src.execute(_source_query(table, renumber))._cursor.fetch_record_batch(_BATCH_ROWS)
+                        reader = src.execute(_source_query(table, renumber))._cursor.to_arrow_reader(_BATCH_ROWS)
                         for batch in reader:
                             with dst.registered("convolab_copy_batch", batch):
                                 dst.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM convolab_copy_batch')  # noqa: S608

@@ -76,6 +76,9 @@ _RETRY_SETTINGS = (
     "SET ducklake_max_retry_count = 30",
     "SET ducklake_retry_wait_ms = 20",
     "SET ducklake_retry_backoff = 1.5",
+    # DuckDB draws a progress bar on stdout for statements over 2 s: never in the middle of
+    # a command's --json output or a notebook cell.
+    "SET enable_progress_bar = false",
 )
 
 # Messages that mean "another transaction got there first; run it again".
