@@ -172,13 +172,14 @@ class Workbench:
             self.lake: LakeLocation | None = LakeLocation.parse(location)
             #: Where the store is: the file's path, or the team store's location (no password).
             self.path: Path | str = str(self.lake)
-            self._con, self._alias = connect_lake(self.lake, read_only=read_only)
+            self._con, self._catalog = connect_lake(self.lake, read_only=read_only)
+            self._alias: str | None = self._catalog  # detached when this workbench (not a cursor) closes
             self._writer: WriterLock | None = WriterLock(self.lake)
         else:
             self.lake = None
             self.path = Path(location)
             self._writer = None
-            self._alias = None
+            self._alias = self._catalog = None
             self._con = connect_file(None if location == ":memory:" else self.path, read_only=read_only)
         try:
             self._migrate()
@@ -234,10 +235,11 @@ class Workbench:
         other.lake = self.lake
         other._writer = self._writer
         other._in_transaction = False
+        other._catalog = self._catalog
         other._alias = None  # the lake stays attached until this workbench closes
         other._con = self._con.cursor()
         if self.lake is not None:
-            prepare_cursor(other._con, self._alias)
+            prepare_cursor(other._con, self._catalog)
         return other
 
     @property
