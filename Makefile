@@ -22,13 +22,20 @@ $(STAMP): pyproject.toml
 
 # Debian chromium for browser tests and PDF reports (fonts-noto-color-emoji so 📞 💬 🚩 do not
 # render as boxes), espeak-ng for sample call audio, poppler-utils (pdftoppm, pdftotext) to check
-# PDF reports, Prism (npm) for the Twilio contract tests. Installed only when missing.
+# PDF reports, Prism (npm) for the Twilio contract tests, postgresql for team stores with a
+# PostgreSQL catalog (the tests start their own server on 127.0.0.1 as an unprivileged user; the
+# system service is not used). Installed only when missing.
 system-deps:
 	@if [ ! -x /usr/bin/chromium ] || ! command -v espeak-ng >/dev/null \
 	    || [ ! -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || ! command -v pdftoppm >/dev/null; then \
 	    echo "installing chromium, fonts-noto-color-emoji, espeak-ng, sox and poppler-utils (apt)"; \
 	    (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji espeak-ng sox poppler-utils >/dev/null) \
 	    || { echo "apt-get install failed: run as root or install chromium fonts-noto-color-emoji espeak-ng sox poppler-utils"; exit 1; }; \
+	fi
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	    echo "installing postgresql (apt)"; \
+	    (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) \
+	    || { echo "apt-get install failed: run as root or install postgresql"; exit 1; }; \
 	fi
 	@if [ ! -x .tools/node_modules/.bin/prism ]; then \
 	    echo "installing Prism (npm) into .tools"; \

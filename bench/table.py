@@ -18,7 +18,11 @@ the median of ``--repeat`` runs is reported, so load from other processes hits
 both sizes alike. The page is also checked once per size against a reference
 query (correlated subqueries, the straightforward way) for agreement.
 
-Run: ``python bench/table.py [--sizes 10000 1000000] [--repeat 15]``
+Both backends are measured by default: the DuckDB file (``file``) and a team store in
+DuckLake with a SQLite catalog (``lake-sqlite``: Parquet files, no order tables; its goal is
+a 1M page under 300 ms).
+
+Run: ``python bench/table.py [--sizes 10000 1000000] [--repeat 15] [--backend file lake-sqlite]``
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ SORT = "duration"  # not the load order: the page's ids are scattered across the
 WARMUP = 3
 
 
-def synthesise(path: Path, n: int) -> None:
+def synthesise(path: Path | str, n: int) -> None:
     """A store of ``n`` conversations: 2 tags, 1 parameter, 1 function call each; ~5% flagged."""
     with convolab.open(path) as lab:
         con = lab
@@ -87,11 +91,12 @@ def synthesise(path: Path, n: int) -> None:
             [n],
         )
         con.execute(
-            """
-            INSERT INTO flags (conversation_id, criterion, severity, reason, source, created_at)
-            SELECT printf('c-%07d', i), 'negative_sentiment', 'high', 'upset', 'criteria', now()
+            f"""
+            INSERT INTO flags (flag_id, conversation_id, criterion, severity, reason, source, created_at)
+            SELECT {lab.new_id_sql('flags')}, printf('c-%07d', i), 'negative_sentiment', 'high', 'upset',
+                   'criteria', now()
             FROM range(?) t(i) WHERE i % 20 = 0
-            """,
+            """,  # noqa: S608 - the store's id expression
             [n],
         )
         # A fifth of the flags were dismissed by QA: those conversations show no 🚩.
@@ -104,7 +109,8 @@ def synthesise(path: Path, n: int) -> None:
         t0 = time.perf_counter()
         lab.refresh_table_orders()  # what Workbench.ingest does after a load (plain SQL above bypasses it)
         ORDERS_BUILT[n] = time.perf_counter() - t0
-        con.execute("CHECKPOINT")
+        if lab.backend == "file":
+            con.execute("CHECKPOINT")
 
 
 ORDERS_BUILT: dict[int, float] = {}
@@ -172,16 +178,19 @@ def widget_once(table) -> tuple[float, int]:
     return elapsed, sent
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000])
-    parser.add_argument("--repeat", type=int, default=15)
-    args = parser.parse_args()
-    sizes = sorted(args.sizes)
+def location(backend: str, folder: str, n: int) -> str:
+    if backend == "file":
+        return str(Path(folder) / f"bench-{n}.duckdb")
+    if backend == "lake-sqlite":
+        return f"ducklake:sqlite:{folder}/bench-{n}.sqlite"
+    raise SystemExit(f"unknown backend {backend!r}")
+
+
+def run(backend: str, sizes: list[int], repeat: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         labs, tables, built = {}, {}, {}
         for n in sizes:
-            path = Path(tmp) / f"bench-{n}.duckdb"
+            path = location(backend, tmp, n)
             t0 = time.perf_counter()
             synthesise(path, n)
             built[n] = time.perf_counter() - t0
@@ -191,7 +200,7 @@ def main() -> None:
         page_t: dict[int, list[float]] = {n: [] for n in sizes}
         widget_t: dict[int, list[float]] = {n: [] for n in sizes}
         page_bytes, sent_bytes = {}, {}
-        for i in range(WARMUP + args.repeat):
+        for i in range(WARMUP + repeat):
             for n in (sizes if i % 2 == 0 else sizes[::-1]):  # interleaved, alternating order
                 t, page_bytes[n] = page_once(labs[n])
                 w, sent_bytes[n] = widget_once(tables[n])
@@ -200,10 +209,10 @@ def main() -> None:
                     widget_t[n].append(w)
         for n in sizes:
             labs[n].close()
-    print(f"filter status={FILTER.status} platform={FILTER.platform}, sort {SORT} desc, page 2 of {PAGE} rows; "
-          f"median of {args.repeat} interleaved runs after {WARMUP} warm-ups; page checked against a reference query")
+    print(f"[{backend}] filter status={FILTER.status} platform={FILTER.platform}, sort {SORT} desc, page 2 of {PAGE}"
+          f" rows; median of {repeat} interleaved runs after {WARMUP} warm-ups; page checked against a reference query")
     for n in sizes:
-        print(f"{n:>9,} conversations: page fetch+render {statistics.median(page_t[n]) * 1000:6.1f} ms "
+        print(f"[{backend}] {n:>9,} conversations: page fetch+render {statistics.median(page_t[n]) * 1000:6.1f} ms "
               f"(min {min(page_t[n]) * 1000:5.1f}), widget refresh incl. count {statistics.median(widget_t[n]) * 1000:6.1f} ms, "
               f"{page_bytes[n]:,} bytes/page HTML, {sent_bytes[n]:,} bytes sent per page "
               f"(store built in {built[n]:.1f} s, of which order tables {ORDERS_BUILT[n]:.1f} s)")
@@ -212,9 +221,22 @@ def main() -> None:
         page_small, page_large = statistics.median(page_t[small]), statistics.median(page_t[large])
         ratio = page_large / page_small
         widget_ratio = statistics.median(widget_t[large]) / statistics.median(widget_t[small])
-        ok = ratio <= 1.5 and page_large < 0.3
-        print(f"ratio {large:,} / {small:,}: page {ratio:.2f}x (goal <= 1.5x and < 300 ms): {'OK' if ok else 'MISSED'}; "
-              f"widget refresh {widget_ratio:.2f}x")
+        if backend == "file":
+            ok, goal = ratio <= 1.5 and page_large < 0.3, "<= 1.5x and < 300 ms"
+        else:  # a lake sorts the store itself: the goal is the 1M page's time
+            ok, goal = page_large < 0.3, f"{large:,} page < 300 ms"
+        print(f"[{backend}] ratio {large:,} / {small:,}: page {ratio:.2f}x, {page_large * 1000:.1f} ms"
+              f" (goal {goal}): {'OK' if ok else 'MISSED'}; widget refresh {widget_ratio:.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000])
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--backend", nargs="+", default=["file", "lake-sqlite"], choices=["file", "lake-sqlite"])
+    args = parser.parse_args()
+    for backend in args.backend:
+        run(backend, sorted(args.sizes), args.repeat)
 
 
 if __name__ == "__main__":

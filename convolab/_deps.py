@@ -33,6 +33,9 @@ EXTRA_OF: dict[str, str] = {
     "soundfile": "audio",
     "twilio": "twilio",
     "httpx": "twilio",
+    "duckdb_extension_ducklake": "team",
+    "duckdb_extension_sqlite": "team",
+    "duckdb_extension_postgres": "team",
 }
 
 

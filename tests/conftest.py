@@ -1,9 +1,22 @@
-"""Shared fixtures: real DuckDB stores in temporary folders, sample data, ../shared."""
+"""Shared fixtures: real stores in temporary folders (a DuckDB file, and a team store in
+DuckLake), sample data, ../shared, and a real PostgreSQL server for team-store catalogs.
+
+The store-facing fixtures (``lab`` and everything built on it) run every test on each
+backend of :data:`BACKENDS`, so the suite proves the two behave alike. PostgreSQL-catalogued
+lakes get the focused tests that ask for ``pg_location``.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +28,31 @@ from convolab.generate import write_conversations
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
+#: The backends every store-facing test runs on: a DuckDB file, and a lake with a SQLite catalog.
+BACKENDS = ("file", "lake-sqlite")
+
+
+def store_location(backend: str, folder: Path, name: str = "store") -> str:
+    """Where a test store of ``backend`` lives in ``folder`` (what ``convolab.open`` takes)."""
+    if backend == "file":
+        return str(folder / f"{name}.duckdb")
+    if backend == "lake-sqlite":
+        return f"ducklake:sqlite:{folder / name}.sqlite"
+    raise ValueError(backend)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run each store-facing test on every backend; ``file_only`` tests on the file alone."""
+    if "backend" in metafunc.fixturenames:
+        only_file = metafunc.definition.get_closest_marker("file_only") is not None
+        metafunc.parametrize("backend", ["file"] if only_file else list(BACKENDS))
+
+
+@pytest.fixture
+def location(backend: str, tmp_path: Path) -> str:
+    """A new store's location on the test's backend (nothing is created yet)."""
+    return store_location(backend, tmp_path)
+
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
@@ -24,10 +62,75 @@ def shared_dir() -> Path:
 
 
 @pytest.fixture
-def lab(tmp_path: Path):
-    """An empty store in a real DuckDB file."""
-    with convolab.open(tmp_path / "store.duckdb") as workbench:
+def lab(location: str):
+    """An empty store: a real DuckDB file, or a real DuckLake with a SQLite catalog."""
+    with convolab.open(location) as workbench:
         yield workbench
+
+
+# -- PostgreSQL, for team stores with a PostgreSQL catalog ------------------------------------
+
+def _pg_bin() -> Path:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not found:
+        pytest.fail("PostgreSQL is not installed: `make system-deps` installs Debian's postgresql")
+    return found[-1].parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[dict[str, Any]]:
+    """A PostgreSQL server of our own on 127.0.0.1 (a free port), stopped at the end of the session.
+
+    Run as an unprivileged user (``convolab-pg`` if it exists, else ``nobody``) when the
+    tests run as root, since PostgreSQL refuses to run as root.
+    """
+    bin_dir = _pg_bin()
+    run_as: list[str] = []
+    owner = None
+    if os.geteuid() == 0:
+        name = "convolab-pg"
+        try:
+            owner = pwd.getpwnam(name)
+        except KeyError:
+            owner = pwd.getpwnam("nobody")
+        run_as = ["runuser", "-u", owner.pw_name, "--"]
+    home = Path(tempfile.mkdtemp(prefix="convolab-pg-"))
+    if owner is not None:
+        os.chown(home, owner.pw_uid, owner.pw_gid)
+    data, port = home / "data", _free_port()
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "check": True, "cwd": home}
+    subprocess.run([*run_as, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "convolab",
+                    "--no-sync", "-E", "UTF8"], **quiet)
+    subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(home / "log"), "-w",
+                    "-o", f"-h 127.0.0.1 -p {port} -k {home} -F", "start"], **quiet)
+    server = {"bin": bin_dir, "port": port, "run_as": run_as, "home": home}
+    try:
+        yield server
+    finally:
+        subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, cwd=home)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def postgres_database(server: dict[str, Any]) -> str:
+    """A new empty database on ``server``; returns its connection string."""
+    name = f"lake_{uuid.uuid4().hex[:12]}"
+    subprocess.run([*server["run_as"], str(server["bin"] / "createdb"), "-h", "127.0.0.1", "-p",
+                    str(server["port"]), "-U", "convolab", name],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=server["home"])
+    return f"dbname={name} host=127.0.0.1 port={server['port']} user=convolab"
+
+
+@pytest.fixture
+def pg_location(postgres: dict[str, Any], tmp_path: Path) -> str:
+    """A new team store with its catalog in a fresh PostgreSQL database, data in ``tmp_path``."""
+    return f"ducklake:postgres:{postgres_database(postgres)}?data={tmp_path / 'lake-data'}"
 
 
 @pytest.fixture

@@ -121,8 +121,8 @@ def test_missing_conversation_is_a_keyerror_with_the_id(lab):
 def test_delete_removes_every_derived_row_and_is_audited(lab, write_jsonl, monkeypatch):
     monkeypatch.setenv("CONVOLAB_USER", "qa-lead")
     lab.ingest(write_jsonl([conversation("keep"), conversation("gone", ground_truth=["function_failed"])]))
-    lab.execute("INSERT INTO flags (conversation_id, criterion, severity, reason, source, created_at)"
-                    " VALUES ('gone', 'manual', 'low', 'r', 'manual', now()::TIMESTAMP)")
+    lab.execute("INSERT INTO flags (flag_id, conversation_id, criterion, severity, reason, source, created_at)"  # noqa: S608
+                f" VALUES ({lab.new_id_sql('flags')}, 'gone', 'manual', 'low', 'r', 'manual', now()::TIMESTAMP)")
     removed = lab.delete("gone")
     assert removed["messages"] == 2 and removed["flags"] == 1 and removed["ground_truth"] == 1
     for table in ("messages", "function_calls", "tags", "parameters", "flags", "ground_truth"):
@@ -144,10 +144,12 @@ def test_export_formats_and_csv_formula_neutralisation(lab, write_jsonl):
 
 
 def _flag(lab, cid: str, criterion: str) -> int:
-    return lab.execute(
-        "INSERT INTO flags (conversation_id, criterion, severity, reason, source, created_at)"
-        " VALUES (?, ?, 'high', 'r', 'manual', now()::TIMESTAMP) RETURNING flag_id", [cid, criterion]
-    ).fetchone()[0]
+    flag_id = lab.execute(f"SELECT {lab.new_id_sql('flags')}").scalar()
+    lab.execute(
+        "INSERT INTO flags (flag_id, conversation_id, criterion, severity, reason, source, created_at)"
+        " VALUES (?, ?, ?, 'high', 'r', 'manual', now()::TIMESTAMP)", [flag_id, cid, criterion]
+    )
+    return flag_id
 
 
 def _decide(lab, flag_id: int, cid: str, criterion: str, decision: str, at: str) -> None:
@@ -217,6 +219,7 @@ def test_flagged_filter_and_sort_follow_the_newest_decision(flagged_lab):
     assert last[-1] == two[0]
 
 
+@pytest.mark.file_only  # order tables and indexes: a team store has neither
 def test_a_page_reads_no_child_table_and_its_flags_through_an_index(sample_lab, tmp_path, monkeypatch):
     """A page's cost must follow the page, not the store: no child table is read, flags are index scans."""
     cid = sample_lab.list_conversations(limit=1)["id"][0]
@@ -321,12 +324,14 @@ def eager_orders(monkeypatch):
     monkeypatch.setattr(store, "_ORDERS_MIN_LOAD", 1)
 
 
+@pytest.mark.file_only  # order tables and indexes: a team store has neither
 def test_order_table_pages_agree_with_the_full_sort(flagged_lab):
     flagged_lab.refresh_table_orders()
     assert _orders_fresh(flagged_lab)
     _assert_pages_agree(flagged_lab)
 
 
+@pytest.mark.file_only  # order tables and indexes: a team store has neither
 def test_order_tables_follow_ingest_and_delete(sample_lab, write_jsonl, eager_orders):
     before = sample_lab.list_conversations(sort="duration", limit=5)["id"].to_list()
     # New conversations that sort first, and a changed copy of an existing one (same id, new duration).
@@ -346,6 +351,7 @@ def test_order_tables_follow_ingest_and_delete(sample_lab, write_jsonl, eager_or
     _assert_pages_agree(sample_lab, keys=("duration", "id", "functions"), filters=_FILTERS[:4])
 
 
+@pytest.mark.file_only  # order tables and indexes: a team store has neither
 def test_a_stale_order_table_is_never_read(sample_lab, tmp_path):
     """Plain SQL writes bypass ingest: the changed count marks every order table stale."""
     lab = sample_lab
@@ -370,6 +376,7 @@ def test_a_stale_order_table_is_never_read(sample_lab, tmp_path):
         _assert_pages_agree(writer, keys=("duration", "flow"), filters=_FILTERS[:3])
 
 
+@pytest.mark.file_only  # order tables and indexes: a team store has neither
 def test_a_small_load_leaves_order_tables_stale_and_pages_right(sample_lab, write_jsonl, sample_jsonl):
     """A live call's one-conversation save must not pay for rebuilding the order tables."""
     lab = sample_lab

@@ -26,10 +26,11 @@ app = typer.Typer(
 console = Console(highlight=False, markup=False)
 err_console = Console(stderr=True, highlight=False, markup=False)
 
-DB_HELP = "DuckDB store file (default: $CONVOLAB_DB or data/convolab.duckdb)."
+DB_HELP = ("The store: a DuckDB file, or a team store ducklake:sqlite:PATH or ducklake:postgres:CONNINFO"
+           " (optionally ?data=FOLDER); default $CONVOLAB_DB or data/convolab.duckdb.")
 
-# Options every command spells the same way.
-DbOption = Annotated[Path | None, typer.Option("--db", help=DB_HELP)]
+# Options every command spells the same way. --db is text: a team store's location is no path.
+DbOption = Annotated[str | None, typer.Option("--db", help=DB_HELP)]
 JsonOption = Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
 
 
@@ -44,11 +45,16 @@ def print_json(document: Any) -> None:
     sys.stdout.write(json.dumps(document, default=str, ensure_ascii=False) + "\n")
 
 
-def resolve_db(db: Path | None) -> Path:
-    """The store path: explicit option, then $CONVOLAB_DB, then data/convolab.duckdb."""
-    from convolab.store import default_db_path
+def resolve_db(db: str | Path | None) -> Path | str:
+    """The store: explicit option, then $CONVOLAB_DB, then data/convolab.duckdb.
 
-    return Path(db) if db is not None else default_db_path()
+    A file store is a :class:`~pathlib.Path`; a team store's location (``ducklake:...``) stays text.
+    """
+    from convolab import settings
+    from convolab.store import is_team_store
+
+    location = str(db) if db is not None else settings.current().db
+    return location if is_team_store(location) else Path(location)
 
 
 def progress_enabled() -> bool:
@@ -58,13 +64,14 @@ def progress_enabled() -> bool:
     return sys.stderr.isatty() and not settings.current().ci
 
 
-def open_store(db: Path | None, *, must_exist: bool = True) -> Any:
+def open_store(db: str | Path | None, *, must_exist: bool = True) -> Any:
     """Open the store a command names; a missing store or a bad file is one clear line."""
     import convolab
     from convolab.errors import ConvolabError
+    from convolab.store import store_exists
 
     path = resolve_db(db)
-    if must_exist and not path.exists():
+    if must_exist and not store_exists(path):
         fail(f"{path}: no such store; load data first with `convolab ingest FILE --db {path}`")
     try:
         return convolab.open(path)

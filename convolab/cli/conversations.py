@@ -336,8 +336,13 @@ def demo(
     from convolab.generate import write_conversations
 
     path = resolve_db(db)
-    source = path.with_name(path.stem + "-sample.jsonl")
-    audio = path.with_name(path.stem + "-audio") if audio_calls and shutil.which("espeak-ng") else None
+    # Beside a file store; a team store's sample goes to data/.
+    if isinstance(path, Path):
+        source = path.with_name(path.stem + "-sample.jsonl")
+        audio_dir = path.with_name(path.stem + "-audio")
+    else:
+        source, audio_dir = Path("data") / "demo-sample.jsonl", Path("data") / "demo-audio"
+    audio = audio_dir if audio_calls and shutil.which("espeak-ng") else None
     console.print(f"1. generating {conversations:,} conversations -> {source}")
     started = time.perf_counter()
     write_conversations(source, conversations, seed=seed, audio=audio, audio_calls=audio_calls)

@@ -12,6 +12,7 @@ import typer
 
 from convolab import settings
 from convolab.cli._app import DbOption, app, console, fail, resolve_db
+from convolab.store import store_exists
 
 __all__ = ["DASHBOARDS", "dashboard_path", "voila_command"]
 
@@ -60,9 +61,10 @@ def serve(
     if shutil.which("voila") is None and not _has_voila():
         fail("voila is not installed: pip install 'convolab[widgets]'")
     path = resolve_db(db)
-    if not path.exists():
+    if not store_exists(path):
         fail(f"no store at {path}; create one with `convolab ingest` or `convolab generate`")
-    env = settings.child_environment(CONVOLAB_DB=str(path.resolve()))
+    # A team store's location passes as it is (its SQLite path is made absolute when parsed).
+    env = settings.child_environment(CONVOLAB_DB=str(path.resolve()) if isinstance(path, Path) else path)
     console.print(f"Serving {dashboard} on http://127.0.0.1:{port}/ (store {path}); Ctrl-C stops it.")
     try:
         code = subprocess.call(voila_command(notebook, port=port, open_browser=not no_browser), env=env)

@@ -447,19 +447,25 @@ def run_flags(
     criteria = load_criteria() if criteria is None else list(criteria)
     version = criteria_version or globals()["criteria_version"](criteria)
     compiled = compile_criteria(store, criteria, refresh=refresh)
-    counts: dict[str, int] = {}
-    with store.transaction():
-        for c, comp in compiled:
-            store.execute("DELETE FROM flags WHERE source = 'criteria' AND criterion = ?", [c.name])
-            n = store.execute(
-                f"""
-                INSERT INTO flags (conversation_id, criterion, severity, reason, evidence,
-                                   criteria_version, source, created_at)
-                SELECT f.conversation_id, ?, ?, {comp.reason}, {comp.evidence}, ?, 'criteria',
-                       now()::TIMESTAMP
-                FROM {_FEATURES_TABLE} f WHERE {comp.where}
-                """,  # noqa: S608 (fragments come from _compile: whitelisted names and ? only)
-                [c.name, c.severity, *comp.reason_params, *comp.evidence_params, version, *comp.where_params],
-            ).fetchone()[0]
-            counts[c.name] = int(n)
-    return counts
+    new_id = store.new_id_sql("flags")  # a sequence, or time-ordered ids in a team store
+
+    def write() -> dict[str, int]:
+        counts: dict[str, int] = {}
+        with store.transaction():
+            store.claim("flags")  # two runs at once on a team store: the later one runs again
+            for c, comp in compiled:
+                store.execute("DELETE FROM flags WHERE source = 'criteria' AND criterion = ?", [c.name])
+                n = store.execute(
+                    f"""
+                    INSERT INTO flags (flag_id, conversation_id, criterion, severity, reason, evidence,
+                                       criteria_version, source, created_at)
+                    SELECT {new_id}, f.conversation_id, ?, ?, {comp.reason}, {comp.evidence}, ?, 'criteria',
+                           now()::TIMESTAMP
+                    FROM {_FEATURES_TABLE} f WHERE {comp.where}
+                    """,  # noqa: S608 (fragments come from _compile and the store: whitelisted names and ? only)
+                    [c.name, c.severity, *comp.reason_params, *comp.evidence_params, version, *comp.where_params],
+                ).fetchone()[0]
+                counts[c.name] = int(n)
+        return counts
+
+    return store.retrying(write)

@@ -58,15 +58,19 @@ def decide(store: Workbench, flag_id: int, decision: str, *, reviewer: str | Non
     if row is None:
         raise FlagNotFound(flag_id)
     conversation_id, criterion = row
-    with store.transaction():
-        store.execute(
-            "INSERT INTO flag_decisions (flag_id, conversation_id, criterion, decision, reviewer, note, decided_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
-            [flag_id, conversation_id, criterion, decision, reviewer, note],
-        )
-        action = {"confirmed": "confirm_flag", "dismissed": "dismiss_flag"}[decision]
-        store.audit(action, target=conversation_id, actor=reviewer, result=decision,
-                    details={"flag_id": flag_id, "criterion": criterion, "note": note})
+
+    def record() -> None:
+        with store.transaction():
+            store.execute(
+                "INSERT INTO flag_decisions (flag_id, conversation_id, criterion, decision, reviewer, note, decided_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
+                [flag_id, conversation_id, criterion, decision, reviewer, note],
+            )
+            action = {"confirmed": "confirm_flag", "dismissed": "dismiss_flag"}[decision]
+            store.audit(action, target=conversation_id, actor=reviewer, result=decision,
+                        details={"flag_id": flag_id, "criterion": criterion, "note": note})
+
+    store.retrying(record)  # a team store runs it again if its commit collides with another's
     return {"flag_id": flag_id, "conversation_id": conversation_id, "criterion": criterion,
             "decision": decision, "reviewer": reviewer, "note": note}
 
@@ -105,12 +109,17 @@ def add_manual_flag(
     reviewer = reviewer or current_actor()
     if not store.has_conversation(conversation_id):
         raise ConversationNotFound(conversation_id)
-    with store.transaction():
-        flag_id = store.execute(
-            "INSERT INTO flags (conversation_id, criterion, severity, reason, evidence, source, created_by, created_at)"
-            " VALUES (?, ?, ?, ?, NULL, 'manual', ?, now()::TIMESTAMP) RETURNING flag_id",
-            [conversation_id, criterion, severity, reason, reviewer],
-        ).scalar()
-        store.audit("add_manual_flag", target=conversation_id, actor=reviewer, result="added",
-                    details={"flag_id": flag_id, "criterion": criterion, "severity": severity, "reason": reason})
-    return int(flag_id)
+
+    def record() -> int:
+        with store.transaction():
+            flag_id = store.execute(f"SELECT {store.new_id_sql('flags')}").scalar()
+            store.execute(
+                "INSERT INTO flags (flag_id, conversation_id, criterion, severity, reason, evidence, source,"
+                " created_by, created_at) VALUES (?, ?, ?, ?, ?, NULL, 'manual', ?, now()::TIMESTAMP)",
+                [flag_id, conversation_id, criterion, severity, reason, reviewer],
+            )
+            store.audit("add_manual_flag", target=conversation_id, actor=reviewer, result="added",
+                        details={"flag_id": flag_id, "criterion": criterion, "severity": severity, "reason": reason})
+        return int(flag_id)
+
+    return store.retrying(record)

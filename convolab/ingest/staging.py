@@ -324,7 +324,7 @@ def finish_load(store: Workbench, *, file: str, fmt: str, staged: str,
     loaded with other content (``stg_run``, which ``remember`` adds this file's
     accepted ids to).
     """
-    load_id = store.execute("SELECT nextval('load_seq')").fetchone()[0]
+    load_id = store.execute(f"SELECT {store.new_id_sql('loads')}").fetchone()[0]
     started = store.execute("SELECT now()::TIMESTAMP").fetchone()[0]
     deep = validate.find_deep_values(store, staged, limits or Limits.from_settings())
     store.execute(f"CREATE TEMP TABLE IF NOT EXISTS stg_run ({RUN_COLUMNS})")  # ingest() makes it per call
@@ -356,20 +356,7 @@ def finish_load(store: Workbench, *, file: str, fmt: str, staged: str,
         store.execute("INSERT INTO stg_run SELECT id, ?, line, content_hash FROM stg_verdict WHERE reason IS NULL",
                       [file])
     rejected = store.execute("SELECT count(*) FROM stg_verdict WHERE reason IS NOT NULL").fetchone()[0]
-    # New or changed conversations; identical ones (same content hash) are left alone.
-    store.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE stg_load AS
-        SELECT s.line, s.id FROM {staged} s
-        SEMI JOIN stg_verdict v ON v.line = s.line AND v.reason IS NULL
-        LEFT JOIN conversations c ON c.id = s.id
-        WHERE c.id IS NULL OR c.content_hash IS DISTINCT FROM s.content_hash
-        """  # noqa: S608
-    )
-    loaded = store.execute("SELECT count(*) FROM stg_load").fetchone()[0]
     total = store.execute(f"SELECT count(*) FROM {staged}").fetchone()[0]  # noqa: S608
-    # (the join is skipped when every staged record is loaded: a fresh load)
-    rows = f"{staged} c" if loaded == total else f"{staged} c SEMI JOIN stg_load l ON l.line = c.line"
     # Rejected records are quoted; the fast path kept no text for good-looking ones
     # (a duplicate id), so those lines are read again. Before the transaction:
     # rows a transaction adds have provisional rowids until it commits.
@@ -383,12 +370,25 @@ def finish_load(store: Workbench, *, file: str, fmt: str, staged: str,
             lines()
             quoted = "coalesce(c.raw, sl.raw)"
             join = "LEFT JOIN stg_lines sl ON sl.rowid = v.line - 1"
-    # The inserts need not keep the staging order (that is for line numbers), and
-    # without it DuckDB writes the child tables from several threads.
-    order = store.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
-    store.execute("SET preserve_insertion_order = false")
-    try:
+
+    def commit() -> int:
         with store.transaction():
+            # Two loads of the same new ids at once on a team store: the later commit runs again.
+            store.claim("conversations")
+            # New or changed conversations; identical ones (same content hash) are left alone.
+            # Inside the transaction, so it compares with the snapshot the writes commit on.
+            store.execute(
+                f"""
+                CREATE OR REPLACE TEMP TABLE stg_load AS
+                SELECT s.line, s.id FROM {staged} s
+                SEMI JOIN stg_verdict v ON v.line = s.line AND v.reason IS NULL
+                LEFT JOIN conversations c ON c.id = s.id
+                WHERE c.id IS NULL OR c.content_hash IS DISTINCT FROM s.content_hash
+                """  # noqa: S608
+            )
+            loaded = store.execute("SELECT count(*) FROM stg_load").fetchone()[0]
+            # (the join is skipped when every staged record is loaded: a fresh load)
+            rows = f"{staged} c" if loaded == total else f"{staged} c SEMI JOIN stg_load l ON l.line = c.line"
             if rejected:
                 store.execute(
                     f"""
@@ -405,6 +405,14 @@ def finish_load(store: Workbench, *, file: str, fmt: str, staged: str,
                 "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
                 [load_id, file, fmt, loaded, total - rejected - loaded, rejected, started],
             )
+        return loaded
+
+    # The inserts need not keep the staging order (that is for line numbers), and
+    # without it DuckDB writes the child tables from several threads.
+    order = store.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    store.execute("SET preserve_insertion_order = false")
+    try:
+        loaded = store.retrying(commit)
     finally:
         store.execute(f"SET preserve_insertion_order = {bool(order)}")
     reasons = store.execute(

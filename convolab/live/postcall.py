@@ -85,21 +85,19 @@ def process_finished_call(lab: Workbench, call: LiveCall, *, backend: str, lock:
 
 def save_call(lab: Workbench, call: LiveCall, *, backend: str) -> None:
     """Record a call's last live state in ``live_calls`` (one row per call)."""
-    lab.execute(
-        "INSERT OR REPLACE INTO live_calls (id, backend, contact, platform, status, handler,"
-        " started_at, ended_at, transferred_to, queue, ended_by)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [call.id, backend, call.contact, call.platform, call.status, call.handler,
-         call.started_at.replace(tzinfo=None),
-         (call.ended_at or _now()).replace(tzinfo=None),
-         call.transferred_to, call.queue, call.extra.get("ended_by")],
-    )
+    lab.upsert("live_calls", {
+        "id": call.id, "backend": backend, "contact": call.contact, "platform": call.platform,
+        "status": call.status, "handler": call.handler, "started_at": call.started_at.replace(tzinfo=None),
+        "ended_at": (call.ended_at or _now()).replace(tzinfo=None), "transferred_to": call.transferred_to,
+        "queue": call.queue, "ended_by": call.extra.get("ended_by"),
+    })
 
 
 def save_coaching_note(lab: Workbench, call_id: str, note: dict[str, Any]) -> None:
     """Keep a coaching note (agent side only: never written to ``messages``)."""
     lab.execute(
-        "INSERT INTO coaching_notes (call_id, created_at, actor, text) VALUES (?, ?, ?, ?)",
+        "INSERT INTO coaching_notes (id, call_id, created_at, actor, text)"  # noqa: S608 - the store's id expression
+        f" VALUES ({lab.new_id_sql('coaching_notes')}, ?, ?, ?, ?)",
         [call_id, note["at"].replace(tzinfo=None), note["by"], note["text"]],
     )
 

@@ -16,7 +16,7 @@ import duckdb
 
 from convolab.errors import ConvolabError, StoreInUse
 
-__all__ = ["DatabaseError", "connect_file", "first_line", "transaction"]
+__all__ = ["DatabaseError", "connect_file", "first_line", "rollback", "transaction"]
 
 #: Any error DuckDB raises; domain modules catch this name instead of importing duckdb.
 DatabaseError = duckdb.Error
@@ -56,11 +56,23 @@ def connect_file(path: Path | None, *, read_only: bool = False) -> duckdb.DuckDB
 
 @contextmanager
 def transaction(con: Any) -> Iterator[Any]:
-    """Run the block in one transaction: commit if it finishes, roll back if it raises."""
+    """Run the block in one transaction: commit if it finishes, roll back if it raises.
+
+    A commit that fails (a team store's write conflict) leaves no transaction behind,
+    so its error is raised as it is.
+    """
     con.execute("BEGIN TRANSACTION")
     try:
         yield con
-        con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
+    con.execute("COMMIT")
+
+
+def rollback(con: Any) -> None:
+    """Roll back the open transaction, if there still is one."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.TransactionException:
+        pass  # none active (the failed statement or commit ended it)

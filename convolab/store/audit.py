@@ -47,10 +47,14 @@ def write_audit(
     actor: str | None = None,
     result: str | None = None,
 ) -> None:
-    """Append one entry to ``audit_log`` (inside the caller's transaction, if any)."""
+    """Append one entry to ``audit_log`` (inside the caller's transaction, if any).
+
+    Outside a transaction on a team store the entry is its own commit, run again if it
+    collides with another (:meth:`Workbench.execute`).
+    """
     store.execute(
-        "INSERT INTO audit_log (occurred_at, actor, action, target, details, result)"
-        " VALUES (now()::TIMESTAMP, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit_log (id, occurred_at, actor, action, target, details, result)"  # noqa: S608
+        f" VALUES ({store.new_id_sql('audit_log')}, now()::TIMESTAMP, ?, ?, ?, ?, ?)",
         [actor or current_actor(), action, target, json.dumps(details or {}, default=str), result],
     )
 

@@ -23,7 +23,7 @@ def require(store: Workbench, conversation_id: str) -> dict[str, Any]:
     if not isinstance(conversation_id, str):
         raise InvalidArgument(f"a conversation id is a string, got {type(conversation_id).__name__}"
                               f" {conversation_id!r:.60}")
-    cursor = store._con.execute("SELECT * FROM conversations WHERE id = ?", [conversation_id])
+    cursor = store._run("SELECT * FROM conversations WHERE id = ?", [conversation_id])
     row = cursor.fetchone()
     if row is None:
         raise ConversationNotFound(conversation_id)
@@ -53,11 +53,10 @@ def functions(store: Workbench, conversation_id: str) -> pl.DataFrame:
 def conversation(store: Workbench, conversation_id: str) -> dict[str, Any]:
     """Everything the detail view shows, with keys in the contract's order (see :meth:`Workbench.conversation`)."""
     c = require(store, conversation_id)
-    con = store._con
-    tags = dict(con.execute(
+    tags = dict(store._run(
         "SELECT key, value FROM tags WHERE conversation_id = ? ORDER BY key", [conversation_id]
     ).fetchall())
-    parameters = dict(con.execute(
+    parameters = dict(store._run(
         "SELECT key, value FROM parameters WHERE conversation_id = ? ORDER BY key", [conversation_id]
     ).fetchall())
     calls = [
@@ -99,7 +98,7 @@ def _with_emotions(store: Workbench, conversation_id: str, messages: list[dict[s
     unscored store) get ``None`` and ``[]``.
     """
     labels = ", ".join(f"e.{label}" for label in LABELS)
-    rows = store._con.execute(
+    rows = store._run(
         f"""
         SELECT m.seq, e.polarity, e.sentiment, e.emotions, {labels}
         FROM messages m
@@ -123,7 +122,7 @@ def _with_emotions(store: Workbench, conversation_id: str, messages: list[dict[s
 
 def _sentiment(store: Workbench, conversation_id: str) -> dict[str, Any] | None:
     """The conversation's emotion summary from the newest scoring run, if it was scored."""
-    cursor = store._con.execute(
+    cursor = store._run(
         "SELECT * FROM conversation_emotions WHERE conversation_id = ? ORDER BY refreshed_at DESC LIMIT 1",
         [conversation_id],
     )

@@ -21,7 +21,7 @@ import polars as pl
 from convolab.conversations import STATUS_ALIASES
 from convolab.errors import InvalidArgument
 from convolab.store import schema
-from convolab.store._connection import transaction
+from convolab.store._connection import rollback, transaction
 from convolab.store.reviews import open_flags_sql
 
 if TYPE_CHECKING:
@@ -245,7 +245,7 @@ def count_conversations(store: Workbench, filters: ConversationFilter) -> int:
     """How many conversations match ``filters``."""
     where, params = filters.where()
     query = f"SELECT count(*) FROM conversations c WHERE {where}"  # noqa: S608 - values are bound
-    return int(store._con.execute(query, params).fetchone()[0])
+    return int(store.execute(query, params).scalar())
 
 
 def list_conversations(store: Workbench, filters: ConversationFilter, *, sort: str = "date",
@@ -253,7 +253,7 @@ def list_conversations(store: Workbench, filters: ConversationFilter, *, sort: s
     """One page of the conversations table (see :meth:`Workbench.list_conversations`)."""
     order = _page_args(sort, descending, limit, offset)
     where, params = filters.where()
-    if limit is not None and order in schema.TABLE_ORDERS:
+    if limit is not None and store.lake is None and order in schema.TABLE_ORDERS:
         page = _ordered_page(store, order, descending, where, params, limit, offset)
         if page is not None:
             return page
@@ -274,7 +274,7 @@ def list_conversations(store: Workbench, filters: ConversationFilter, *, sort: s
     if limit is not None:
         page_sql += " LIMIT ? OFFSET ?"
         params = [*params, limit, offset]
-    page = store._con.execute(page_sql, params).pl()
+    page = store._run(page_sql, params).pl()
     # Step 2: the open flags of those ids only.
     return _finish_page(store, page)
 
@@ -296,10 +296,10 @@ def _ordered_page(store: Workbench, order: str, descending: bool, where: str, pa
         return _ordered_page_in(store, name, descending, where, params, limit, offset)
     try:
         page = _ordered_page_in(store, name, descending, where, params, limit, offset)
-        con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
+    con.execute("COMMIT")
     return page
 
 
@@ -357,7 +357,7 @@ def _flagged(store: Workbench, ids: list[str]) -> pl.Series:
         ids_sql = f"IN ({', '.join('?' for _ in ids) or 'NULL'})"
         query = f"SELECT DISTINCT conversation_id FROM ({open_flags_sql(ids_sql)})"  # noqa: S608
         params = list(ids) * 2  # decisions, then flags
-    flagged = {row[0] for row in store._con.execute(query, params).fetchall()}
+    flagged = {row[0] for row in store._run(query, params).fetchall()}
     return pl.Series("flagged", [cid in flagged for cid in ids], dtype=pl.Boolean)
 
 
@@ -366,12 +366,12 @@ def refresh_table_orders(store: Workbench) -> None:
     with transaction(store._con):
         for expression in schema.TABLE_ORDERS:
             for statement in schema.table_order_build(expression):
-                store._con.execute(statement)
+                store._run(statement)
 
 
 def list_flows(store: Workbench) -> list[str]:
     """The distinct flows in the store, sorted (for filter pickers)."""
-    rows = store._con.execute(
+    rows = store._run(
         "SELECT DISTINCT flow FROM conversations WHERE flow IS NOT NULL ORDER BY 1"
     ).fetchall()
     return [r[0] for r in rows]
