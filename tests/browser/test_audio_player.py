@@ -101,6 +101,7 @@ def test_a_generated_call_plays_and_the_timeline_seeks(chromium, voila_server, a
         page.wait_for_selector(f"{PLAYER} .cl-tl-seg")
         page.wait_for_timeout(1500)
         opened = received.total - before
+        print(f"opening {cid} sent {opened:,} websocket bytes before play ({viewport[0]}x{viewport[1]})")
         assert opened < MAX_BEFORE_PLAY, f"opening the conversation sent {opened:,} bytes"
         lanes = page.locator(f"{PLAYER} .cl-tl-label").all_inner_texts()
         assert lanes == ["Customer", "Agent", "Transcript"]
