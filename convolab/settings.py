@@ -18,7 +18,8 @@ variable                        meaning
 ``JUPYTERHUB_USER``             set by JupyterHub for each user's server: the reviewer
 ``CONVOLAB_JUPYTER_USER``       set by ``convolab serve`` in each page's kernel: the Jupyter
                                 Server identity that opened the page
-``CONVOLAB_RECORDINGS``         root folder that relative recording paths are resolved in
+``CONVOLAB_RECORDINGS``         root folder that recording paths are resolved in (and
+                                confined to); overrides the root stored with the store
 ``CONVOLAB_EMOTION_PRECISION``  ``auto`` | ``fp32`` | ``bf16`` | ``int8``
 ``CONVOLAB_THREADS``            CPU threads for model inference (default: cores, max 8)
 ``HF_HUB_OFFLINE``              ``1``: load transformers models from local files only

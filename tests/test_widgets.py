@@ -196,20 +196,6 @@ def test_detail_shows_sentiment_and_message_emotions_when_scored(lab) -> None:
     assert chart.data[0].y and all(y == pytest.approx(-0.4) for y in chart.data[0].y)
 
 
-def test_download_audio_link_when_recording_exists(lab, tmp_path: Path) -> None:
-    cid = lab.list_conversations(limit=1, sort="id", descending=True)["id"][0]
-    wav = tmp_path / "call.wav"
-    wav.write_bytes(b"RIFF....WAVEfmt ")
-    lab.execute("UPDATE conversations SET recording = ? WHERE id = ?", [str(wav), cid])
-    detail = ConversationDetail(lab)
-    detail.show(cid)
-    audio = re.search(r'download="call.wav" href="data:audio/[-\w]+;base64,([^"]+)">Download Audio', detail.downloads.value)
-    assert audio and base64.b64decode(audio.group(1)) == wav.read_bytes()
-    lab.execute("UPDATE conversations SET recording = 'missing/none.wav' WHERE id = ?", [cid])
-    detail.show(cid)
-    assert "file not available" in detail.downloads.value
-
-
 def _click(table, **content) -> None:
     """What the table view's front end sends on a header or row click."""
     table.html._handle_custom_msg(content, [])

@@ -10,6 +10,7 @@ import pytest
 
 pytest.importorskip("ipywidgets")
 
+from convolab.flags.review import add_manual_flag  # noqa: E402
 from convolab.widgets import ConversationDetail, ConversationTable  # noqa: E402
 from convolab.widgets._feedback import error_html, reporting  # noqa: E402
 
@@ -17,8 +18,7 @@ from convolab.widgets._feedback import error_html, reporting  # noqa: E402
 @pytest.fixture
 def flagged(sample_lab):
     cid = sample_lab.list_conversations(limit=1)["id"][0]
-    sample_lab.execute("INSERT INTO flags (conversation_id, criterion, severity, reason, source, created_at)"
-                       " VALUES (?, 'manual_check', 'high', 'why', 'manual', now()::TIMESTAMP)", [cid])
+    add_manual_flag(sample_lab, cid, "manual_check", reason="why", severity="high")  # an id on either backend
     return sample_lab, cid
 
 

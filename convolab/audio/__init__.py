@@ -11,14 +11,32 @@ loaded or spoken, so importing this package stays light.
 
 from __future__ import annotations
 
+from convolab.audio.access import (
+    read_recording,
+    recording_path,
+    recordings_root,
+    set_recordings_root,
+    stored_recordings_root,
+)
 from convolab.audio.analysis import AudioOptions, analyse_file, analyse_recording
 from convolab.audio.recordings import content_hash, load_recording, resolve_recording
+from convolab.audio.tables import analyse_store, analysis_document, latest_analyses
+from convolab.audio.timeline import call_timeline
 
 __all__ = [
     "AudioOptions",
     "analyse_file",
     "analyse_recording",
+    "analyse_store",
+    "analysis_document",
+    "call_timeline",
     "content_hash",
+    "latest_analyses",
     "load_recording",
+    "read_recording",
+    "recording_path",
+    "recordings_root",
     "resolve_recording",
+    "set_recordings_root",
+    "stored_recordings_root",
 ]

@@ -1,8 +1,8 @@
 """The store tables of audio analyses, and the batch run that fills them.
 
-The DDL is a constant here, not a migration yet: the lead wires :data:`AUDIO_DDL` into
-``convolab/schema.py``. Everything else goes through the store's public API
-(``lab.execute``, ``lab.registered``, ``lab.transaction``), never a connection.
+The tables are created by schema version 9 (``convolab/store/schema/audio.py``); this
+module reads and writes them through the store's public API (``lab.execute``,
+``lab.registered``, ``lab.transaction``), never a connection.
 
 - ``audio_analyses``: one row per conversation per recording content (SHA-256). A
   failed analysis is a row too (``status = 'failed'`` with a one-line ``reason``), so
@@ -21,14 +21,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from convolab.audio.access import recordings_root as root_in_force
 from convolab.audio.analysis import AudioOptions, analyse_file
 from convolab.audio.recordings import content_hash, resolve_recording
-from convolab.errors import MissingExtra, RecordingNotReadable
+from convolab.errors import InvalidArgument, MissingExtra, RecordingNotReadable
+from convolab.store.schema.audio import V9_AUDIO_TABLES
 
 __all__ = [
     "ANALYSIS_COLUMNS",
     "AUDIO_DDL",
     "analyse_store",
+    "analysis_document",
     "analysis_row",
     "latest_analyses",
     "pending_recordings",
@@ -36,47 +39,8 @@ __all__ = [
     "write_analyses",
 ]
 
-AUDIO_DDL: tuple[str, ...] = (
-    """
-    CREATE TABLE IF NOT EXISTS audio_analyses (
-        conversation_id        VARCHAR NOT NULL,
-        recording              VARCHAR NOT NULL,  -- as stored on the conversation (relative to the root)
-        content_hash           VARCHAR,           -- sha256 of the file; NULL when it could not be read
-        analysed_at            TIMESTAMP NOT NULL,
-        status                 VARCHAR NOT NULL,  -- ok | failed
-        reason                 VARCHAR,           -- one line, when failed
-        duration_s             DOUBLE,
-        channels               INTEGER,
-        talk_customer_s        DOUBLE,
-        talk_agent_s           DOUBLE,
-        talk_ratio             DOUBLE,            -- the agent's share of all talk, 0-1
-        dead_air_count         INTEGER,
-        dead_air_total_s       DOUBLE,
-        dead_air_longest_s     DOUBLE,
-        latency_p50_ms         DOUBLE,
-        latency_p95_ms         DOUBLE,
-        latency_max_ms         DOUBLE,
-        latency_n              INTEGER,
-        interruptions_agent    INTEGER,
-        interruptions_customer INTEGER,
-        overtalk_s             DOUBLE,
-        loudness_mean_dbfs     DOUBLE,
-        loudness_peak_dbfs     DOUBLE,
-        clipping_ratio         DOUBLE,
-        metrics                JSON               -- the full document of analyse_file
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS audio_analyses_conversation ON audio_analyses (conversation_id)",
-    """
-    CREATE TABLE IF NOT EXISTS audio_segments (
-        conversation_id VARCHAR NOT NULL,
-        channel         VARCHAR NOT NULL,  -- customer | agent | mixed (mono)
-        start_s         DOUBLE NOT NULL,
-        end_s           DOUBLE NOT NULL
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS audio_segments_conversation ON audio_segments (conversation_id)",
-)
+#: The DDL of the audio tables: schema version 9 (``convolab/store/schema/audio.py``) creates them.
+AUDIO_DDL: tuple[str, ...] = V9_AUDIO_TABLES
 
 #: Columns of ``audio_analyses``, in table order.
 ANALYSIS_COLUMNS: tuple[str, ...] = (
@@ -133,7 +97,8 @@ def write_analyses(lab: Any, rows: list[dict[str, Any]]) -> None:
     """Insert analysis rows and replace the segments of their conversations, in one transaction.
 
     A conversation's earlier failure without a content hash (its file could not be
-    read) is replaced; analyses of other contents are kept as history.
+    read) is replaced, and so is an earlier analysis of the same content; analyses of
+    other contents are kept as history.
     """
     import pyarrow as pa
 
@@ -156,6 +121,9 @@ def write_analyses(lab: Any, rows: list[dict[str, Any]]) -> None:
             lab.registered("audio_new_rows", table), lab.registered("audio_new_segments", seg_table):
         lab.execute("DELETE FROM audio_analyses WHERE content_hash IS NULL"
                     " AND conversation_id IN (SELECT conversation_id FROM audio_new_ids)")
+        # one row per conversation and content: a re-analysed content replaces its old row
+        lab.execute("DELETE FROM audio_analyses a WHERE EXISTS (SELECT 1 FROM audio_new_rows n"
+                    " WHERE n.conversation_id = a.conversation_id AND n.content_hash = a.content_hash)")
         cols = ", ".join(ANALYSIS_COLUMNS)
         lab.execute(f"INSERT INTO audio_analyses ({cols}) SELECT {cols} FROM audio_new_rows")  # noqa: S608 (constant names)
         lab.execute("DELETE FROM audio_segments WHERE conversation_id IN (SELECT conversation_id FROM audio_ok_ids)")
@@ -207,42 +175,71 @@ def read_segments(lab: Any, conversation_id: str) -> list[dict[str, Any]]:
         [conversation_id]).dicts()
 
 
-def analyse_store(lab: Any, *, recordings_root: str | Path, options: AudioOptions | None = None,
-                  progress: Callable[[int, int], None] | None = None, batch_size: int = 50) -> dict[str, int]:
+def analyse_store(lab: Any, *, recordings_root: str | Path | None = None, options: AudioOptions | None = None,
+                  progress: Callable[[int, int], None] | None = None, batch_size: int = 50) -> dict[str, Any]:
     """Analyse every conversation whose recording (by content) has not been analysed yet.
 
-    Recording paths are resolved against ``recordings_root`` only (never the working
-    directory), and a path that leaves it is refused. One bad file never stops the run:
-    it is recorded as a failure with its reason. Rows are written every
-    ``batch_size`` conversations, each batch in one transaction.
+    Recording paths are resolved against the recordings root only (never the working
+    directory), and a path that leaves it is refused without being opened. One bad
+    file never stops the run: it is recorded as a failure with its reason. Rows are
+    written every ``batch_size`` conversations, each batch in one transaction.
 
     Parameters
     ----------
     lab
-        The store (its ``audio_analyses`` and ``audio_segments`` tables must exist).
+        The store.
     recordings_root
-        The folder recording paths are relative to.
+        The folder recording paths are relative to; default ``$CONVOLAB_RECORDINGS``,
+        then the root stored with the store (:func:`convolab.audio.set_recordings_root`).
     progress
         Called with ``(done, total)`` after each conversation.
 
     Returns
     -------
     dict
-        ``{"total", "analysed", "failed", "unchanged"}``.
+        ``total`` (conversations with a recording), ``analysed``, ``failed`` (this run),
+        ``unchanged`` (content analysed before: not read again), ``unchanged_failed``
+        (of those, contents whose analysis had failed), and ``failures``: the
+        ``{"conversation_id", "recording", "reason"}`` of this run's failures.
+
+    Raises
+    ------
+    convolab.errors.InvalidArgument
+        No recordings root is given, set in the environment, or stored with the store.
     """
+    root = root_in_force(lab, recordings_root)
+    if root is None:
+        raise InvalidArgument("no recordings root: give the folder recordings are in"
+                              " (`convolab audio --db DB --recordings DIR`)")
     options = options or AudioOptions()
     todo = pending_recordings(lab)
-    done_before = {(c, h) for c, h in lab.execute(
-        "SELECT conversation_id, content_hash FROM audio_analyses WHERE content_hash IS NOT NULL").fetchall()}
-    counts = {"total": len(todo), "analysed": 0, "failed": 0, "unchanged": 0}
+    # Only a conversation's current (newest) analysis makes its content "unchanged": a
+    # recording put back to an earlier content is analysed again and becomes current.
+    done_before = {(c, h): (r, st) for c, h, r, st in lab.execute(
+        "SELECT conversation_id, content_hash, recording, status FROM audio_analyses"
+        " QUALIFY row_number() OVER (PARTITION BY conversation_id ORDER BY analysed_at DESC) = 1").fetchall()
+        if h is not None}
+    counts: dict[str, Any] = {"total": len(todo), "analysed": 0, "failed": 0, "unchanged": 0,
+                              "unchanged_failed": 0, "failures": []}
     batch: list[dict[str, Any]] = []
+    moved: list[tuple[str, str, str]] = []
+
+    def failed(conversation_id: str, recording: str, digest: str | None, reason: str) -> None:
+        batch.append(analysis_row(conversation_id, recording, digest, None, reason=reason))
+        counts["failed"] += 1
+        counts["failures"].append({"conversation_id": conversation_id, "recording": recording, "reason": reason})
+
     for k, (conversation_id, recording) in enumerate(todo, 1):
         digest = None
         try:
-            path = resolve_recording(recordings_root, recording)
+            path = resolve_recording(root, recording)
             digest = content_hash(path)
-            if (conversation_id, digest) in done_before:
+            before = done_before.get((conversation_id, digest))
+            if before is not None:
                 counts["unchanged"] += 1
+                counts["unchanged_failed"] += before[1] != "ok"
+                if before[0] != recording:  # same content under a new path: the analysis follows it
+                    moved.append((recording, conversation_id, digest))
             else:
                 messages = lab.execute(
                     "SELECT role, text FROM messages WHERE conversation_id = ? ORDER BY seq",
@@ -251,18 +248,41 @@ def analyse_store(lab: Any, *, recordings_root: str | Path, options: AudioOption
                 batch.append(analysis_row(conversation_id, recording, digest, doc))
                 counts["analysed"] += 1
         except RecordingNotReadable as exc:
-            batch.append(analysis_row(conversation_id, recording, digest, None, reason=exc.reason))
-            counts["failed"] += 1
+            failed(conversation_id, recording, digest, exc.reason)
         except MissingExtra:
             raise  # the installation, not this file: every file would fail the same way
         except Exception as exc:  # noqa: BLE001 - one file must never stop the run; its reason is kept
             reason = f"analysis failed: {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            batch.append(analysis_row(conversation_id, recording, digest, None, reason=reason[:300]))
-            counts["failed"] += 1
+            failed(conversation_id, recording, digest, reason[:300])
         if len(batch) >= batch_size:
             write_analyses(lab, batch)
             batch = []
         if progress is not None:
             progress(k, len(todo))
     write_analyses(lab, batch)
+    if moved:
+        lab.executemany("UPDATE audio_analyses SET recording = ? WHERE conversation_id = ? AND content_hash = ?", moved)
     return counts
+
+
+def analysis_document(lab: Any, conversation_id: str) -> dict[str, Any] | None:
+    """A conversation's current audio analysis, for ``convolab show --json``.
+
+    ``None`` when its recording has not been analysed. Otherwise the document
+    :func:`convolab.audio.analyse_file` returned (the same keys as ``convolab audio
+    FILE --json``) with ``status`` ``"ok"``, ``recording``, ``content_hash`` and
+    ``analysed_at`` added; a failed analysis is ``{"status": "failed", "reason", ...}``.
+    Only an analysis of the recording the conversation names now counts.
+    """
+    row = lab.execute(
+        "SELECT a.status, a.reason, a.metrics, a.recording, a.content_hash, a.analysed_at"
+        " FROM audio_analyses a JOIN conversations c ON c.id = a.conversation_id AND c.recording = a.recording"
+        " WHERE a.conversation_id = ? ORDER BY a.analysed_at DESC LIMIT 1", [conversation_id]).fetchone()
+    if row is None:
+        return None
+    status, reason, metrics, recording, digest, analysed_at = row
+    meta = {"status": status, "recording": recording, "content_hash": digest,
+            "analysed_at": analysed_at.isoformat() if analysed_at is not None else None}
+    if status != "ok" or not metrics:
+        return {**meta, "reason": reason}
+    return {**json.loads(metrics), **meta}

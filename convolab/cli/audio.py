@@ -1,9 +1,10 @@
 """CLI command ``audio``: analyse call recordings (talk, dead air, latency, interruptions).
 
-``convolab audio FILE [--json]`` analyses one recording without a store. The store
-mode (``convolab audio --db DB [--recordings DIR]``, over every conversation whose
-recording is not analysed yet) is :func:`convolab.audio.tables.analyse_store`; it joins
-this command once the store has the audio tables.
+``convolab audio FILE [--json]`` analyses one recording without a store.
+``convolab audio --db DB [--recordings DIR]`` analyses every conversation of a store whose
+recording (by content) has not been analysed yet (:func:`convolab.audio.analyse_store`);
+``--recordings`` also stores the folder with the store, so later runs and the dashboard
+find the files without it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ from typing import Annotated, Any
 
 import typer
 
-from convolab.cli._app import JsonOption, app, console, fail, print_json
+from convolab.cli._app import (
+    DB_HELP,
+    JsonOption,
+    app,
+    console,
+    fail,
+    open_store,
+    print_json,
+    progress_enabled,
+)
 from convolab.errors import ConvolabError
 
 
@@ -72,7 +82,13 @@ def _print_human(path: Path, doc: dict[str, Any]) -> None:
 @app.command("audio")
 def audio_command(
     file: Annotated[Path | None, typer.Argument(
-        metavar="FILE", help="A call recording (WAV, mu-law WAV, MP3...): customer left, agent right, or mono.")] = None,
+        metavar="[FILE]",
+        help="A call recording (WAV, mu-law WAV, MP3...): customer left, agent right, or mono.")] = None,
+    db: Annotated[Path | None, typer.Option(
+        "--db", help=f"Analyse the recordings of every conversation in this store instead of FILE. {DB_HELP}")] = None,
+    recordings: Annotated[Path | None, typer.Option(
+        "--recordings", metavar="DIR",
+        help="With --db: the folder recording paths are relative to (stored with the store for later runs).")] = None,
     as_json: JsonOption = False,
     transcript: Annotated[Path | None, typer.Option(
         "--transcript", help="The call's conversation (canonical JSON) or messages, for words per minute.")] = None,
@@ -83,17 +99,30 @@ def audio_command(
     customer_right: Annotated[bool, typer.Option(
         "--customer-right", help="The customer is on the right channel (default: left).")] = False,
 ) -> None:
-    """Analyse a call recording: talk time, dead air, agent latency, interruptions, loudness."""
+    """Analyse call recordings: talk time, dead air, agent latency, interruptions, loudness.
+
+    One FILE, or with --db every conversation whose recording is not analysed yet.
+    """
     from convolab.audio import AudioOptions, analyse_file
     from convolab.audio.recordings import quiet_decoders
 
-    if file is None:
-        fail("give a recording FILE to analyse (analysing a whole store comes with --db in a later version)")
+    if file is not None and db is not None:
+        fail("give a recording FILE or --db DB, not both")
+    if recordings is not None and db is None:
+        fail("--recordings needs --db (a single FILE is read where it is)")
+    if file is None and db is None:
+        fail("give a recording FILE to analyse, or --db DB to analyse a store's recordings")
     try:
         options = AudioOptions(dead_air_s=dead_air_s, min_overlap_s=overlap_ms / 1000.0, vad=vad,
                                customer_channel=1 if customer_right else 0)
     except ValueError as exc:
         fail(str(exc))
+    if db is not None:
+        if transcript is not None:
+            fail("--transcript is for a single FILE; a store run reads each conversation's own transcript")
+        _analyse_store(db, recordings, options, as_json=as_json)
+        return
+    assert file is not None
     messages = _read_transcript(transcript) if transcript is not None else None
     try:
         with quiet_decoders():
@@ -104,3 +133,47 @@ def audio_command(
         print_json(doc)
     else:
         _print_human(file, doc)
+
+
+def _analyse_store(db: Path, recordings: Path | None, options: Any, *, as_json: bool) -> None:
+    """``convolab audio --db DB [--recordings DIR]``: the store run and its summary."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from convolab.audio import analyse_store, recordings_root, set_recordings_root
+    from convolab.audio.recordings import quiet_decoders
+
+    started = time.perf_counter()
+    with open_store(db) as lab:
+        try:
+            root = set_recordings_root(lab, recordings) if recordings is not None else recordings_root(lab)
+        except ConvolabError as exc:
+            fail(str(exc))
+        if root is None:
+            fail(f"{db}: no recordings folder is known for this store; give it once with --recordings DIR")
+        bar = Progress(TextColumn("analysing recordings"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                       console=console, disable=as_json or not progress_enabled(), transient=True)
+        try:
+            with bar, quiet_decoders():
+                task = bar.add_task("audio", total=None)
+                summary = analyse_store(lab, recordings_root=root, options=options,
+                                        progress=lambda done, total: bar.update(task, completed=done, total=total))
+        except ConvolabError as exc:  # MissingExtra: the installation, not a file
+            fail(str(exc))
+    elapsed = time.perf_counter() - started
+    if as_json:
+        print_json({"recordings_root": str(root), **summary, "seconds": round(elapsed, 1)})
+        return
+    console.print(f"{summary['total']:,} conversations with a recording in {root}: analysed {summary['analysed']:,},"
+                  f" unchanged {summary['unchanged']:,}, failed {summary['failed']:,} ({elapsed:.1f} s)",
+                  markup=False, highlight=False, soft_wrap=True)
+    for f in summary["failures"][:10]:
+        console.print(f"  failed {f['conversation_id']} ({f['recording']}): {f['reason']}",
+                      markup=False, highlight=False, soft_wrap=True)
+    if summary["failed"] > 10:
+        console.print(f"  ... {summary['failed'] - 10:,} more (`convolab audio --db {db} --json` lists them all)",
+                      markup=False, highlight=False)
+    if summary["unchanged_failed"]:
+        console.print(f"  {summary['unchanged_failed']:,} unchanged recording(s) failed before and were not read"
+                      " again (replace the file to retry)", markup=False, highlight=False)

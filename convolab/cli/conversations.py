@@ -60,6 +60,8 @@ def generate(
     console.print(f"wrote {conversations:,} conversations to {out}")
     if audio is not None:
         console.print(f"wrote {_recordings(audio):,} call recordings to {audio} ({time.perf_counter() - started:.1f} s)")
+        console.print(f"next: `convolab ingest {out} --db DB` and `convolab audio --db DB --recordings {audio}`",
+                      markup=False, highlight=False, soft_wrap=True)
 
 
 def _recordings(folder: Path) -> int:
@@ -224,8 +226,9 @@ def show(
             d = lab.conversation(conversation_id)
         except ConversationNotFound as exc:
             fail(str(exc))
+        audio = _audio_document(lab, conversation_id)
     if as_json:
-        print_json({"fields": list(DETAIL_FIELDS), **d})
+        print_json({"fields": list(DETAIL_FIELDS), **d, "audio": audio})
         return
     sentiment = d["sentiment"]
     emotions = ", ".join(sentiment.get("top_emotions") or []) if sentiment else "not scored"
@@ -251,6 +254,43 @@ def show(
         console.print(f"  {f['name']}({arguments}) -> {output} [{f['status']}]", soft_wrap=True)
     for k, v in d["parameters"].items():
         console.print(f"  {k} = {_clip(v)}", soft_wrap=True)
+    if d.get("recording"):
+        console.print("\nAudio")
+        for line in _audio_lines(audio):
+            console.print(f"  {line}", markup=False)
+
+
+def _audio_document(lab: Any, conversation_id: str) -> dict[str, Any] | None:
+    """The conversation's current audio analysis (None when not analysed, or no audio tables)."""
+    from convolab.audio.tables import analysis_document
+
+    return analysis_document(lab, conversation_id)
+
+
+def _audio_lines(audio: dict[str, Any] | None) -> list[str]:
+    """A few lines of audio figures for ``show``."""
+    if audio is None:
+        return ["not analysed yet (`convolab audio --db DB --recordings DIR`)"]
+    if audio["status"] != "ok":
+        return [f"analysis failed: {audio.get('reason')}"]
+
+    def num(v: Any, unit: str) -> str:
+        return "n/a" if v is None else f"{v:g}{unit}" if isinstance(v, int | float) else f"{v}{unit}"
+
+    lines = [f"{audio['duration_s']:.1f} s, {audio['channels']} channel(s)"]
+    if audio.get("mono"):
+        lines.append("mono: only dead air and loudness are measured")
+    else:
+        lat, intr, talk = audio["agent_latency_ms"], audio["interruptions"], audio["talk_s"]
+        lines += [f"talk: customer {num(talk['customer'], ' s')}, agent {num(talk['agent'], ' s')}"
+                  f" (agent share {num(audio['talk_ratio'], '')})",
+                  f"agent latency: p50 {num(lat['p50'], ' ms')}, p95 {num(lat['p95'], ' ms')},"
+                  f" max {num(lat['max'], ' ms')} (n={lat['n']})",
+                  f"interruptions: by agent {intr['agent']}, by customer {intr['customer']};"
+                  f" overtalk {num(audio['overtalk_s'], ' s')}"]
+    da = audio["dead_air"]
+    lines.append(f"dead air: {da['count']} (longest {num(da['longest_s'], ' s')}, total {num(da['total_s'], ' s')})")
+    return lines
 
 
 #: Characters of one value shown by ``show`` (the terminal would take minutes to wrap a 50 MB
@@ -356,7 +396,11 @@ def demo(
         report = lab.ingest(source)
         console.print(f"2. loaded {report.loaded:,} (unchanged {report.unchanged:,}, rejected {report.rejected:,})"
                       f" into {lab.path}")
-        for step, run in _optional_steps():
+        if audio is not None:
+            from convolab.audio import set_recordings_root
+
+            set_recordings_root(lab, audio)  # the dashboard plays them from there
+        for step, run in _optional_steps(audio is not None):
             try:
                 console.print(f"{step}: {run(lab)}")
             except ImportError as exc:
@@ -368,8 +412,8 @@ def demo(
         serve_command(dashboard="qa_review", db=path)
 
 
-def _optional_steps():
-    """Scoring and flagging, when their modules are installed."""
+def _optional_steps(recordings: bool = False):
+    """Scoring, call-recording analysis and flagging, when their modules are installed."""
 
     def score(lab):
         from convolab.emotions import score_store
@@ -383,7 +427,20 @@ def _optional_steps():
         counts = run_flags(lab)
         return ", ".join(f"{k}={v}" for k, v in counts.items()) if isinstance(counts, dict) else str(counts)
 
-    return [("3. emotions", score), ("4. review flags", flag)]
+    def audio(lab):
+        import time
+
+        from convolab.audio import analyse_store
+        from convolab.audio.recordings import quiet_decoders
+
+        started = time.perf_counter()
+        with quiet_decoders():
+            r = analyse_store(lab)
+        return (f"analysed {r['analysed']:,} call recordings ({r['unchanged']:,} unchanged, {r['failed']:,} failed)"
+                f" in {time.perf_counter() - started:.1f} s")
+
+    steps = [("3. emotions", score), ("4. call recordings", audio), ("5. review flags", flag)]
+    return steps if recordings else [steps[0], ("4. review flags", flag)]
 
 
 def _registered() -> set[str]:

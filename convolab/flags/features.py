@@ -1,7 +1,7 @@
 """Per-conversation features that review criteria are written against, and their cache.
 
 Features come in groups (message counts, transcript text, reply waits, agent
-repeats, function calls, duration statistics, emotions, sentiment); each group
+repeats, function calls, duration statistics, emotions, sentiment, call audio); each group
 is one set-based DuckDB query over the whole store (no Python loop per
 conversation). Criteria may only name the features listed in
 :data:`FEATURES`; that whitelist is what keeps criteria files out of SQL.
@@ -194,6 +194,18 @@ _SENTIMENT_SQL = f"""
 """  # noqa: S608 (a fixed subquery)
 
 
+# Call-recording figures from each conversation's current audio analysis (convolab.audio):
+# the newest analysis of the recording the conversation names now, when it succeeded.
+# Conversations without one (web chats, calls not analysed, failed files) get NULLs, so
+# audio criteria do not fire on them.
+_AUDIO_SQL = """
+    SELECT a.* FROM (
+        SELECT a.*, row_number() OVER (PARTITION BY a.conversation_id ORDER BY a.analysed_at DESC) AS k
+        FROM audio_analyses a JOIN conversations c ON c.id = a.conversation_id AND c.recording = a.recording
+    ) a WHERE a.k = 1 AND a.status = 'ok'
+"""
+
+
 def _r(column: str, digits: int = 3) -> str:
     return f"round(g.{column}, {digits})"
 
@@ -241,6 +253,19 @@ _GROUPS: dict[str, tuple[_Group, str]] = {
             ("first_sentiment", "number", _r("first_sentiment")),
             ("last_sentiment", "number", _r("last_sentiment")),
         ), emotions=True), _SENTIMENT_SQL),
+        (_Group("audio", (
+            ("audio_duration_s", "number", _r("duration_s", 1)),
+            ("talk_ratio", "number", _r("talk_ratio")),
+            ("dead_air_count", "number", "g.dead_air_count"),
+            ("dead_air_longest_s", "number", _r("dead_air_longest_s", 1)),
+            ("dead_air_total_s", "number", _r("dead_air_total_s", 1)),
+            ("agent_latency_p50_ms", "number", "round(g.latency_p50_ms)"),
+            ("agent_latency_p95_ms", "number", "round(g.latency_p95_ms)"),
+            ("agent_latency_max_ms", "number", "round(g.latency_max_ms)"),
+            ("agent_interruptions", "number", "g.interruptions_agent"),
+            ("customer_interruptions", "number", "g.interruptions_customer"),
+            ("overtalk_s", "number", _r("overtalk_s", 1)),
+        )), _AUDIO_SQL),
     ]
 }
 
@@ -302,7 +327,9 @@ def _fingerprints(store: Workbench) -> tuple[str, str]:
     """(core, emotions): cheap summaries that change whenever the data features read changes.
 
     Loads and upserts change ``content_hash`` and ``ingested_at``, deletes change
-    counts; a scoring run adds an ``emotion_runs`` row and score rows.
+    counts; a scoring run adds an ``emotion_runs`` row and score rows; an audio run
+    adds or replaces ``audio_analyses`` rows (counted with the core data: audio runs are
+    rare, so rebuilding every group after one costs little).
     """
     core = store.execute(
         """
@@ -310,7 +337,8 @@ def _fingerprints(store: Workbench) -> tuple[str, str]:
             (SELECT count(*) FROM conversations),
             (SELECT coalesce(bit_xor(hash(id, content_hash, ingested_at, status, ended_at, duration_s)), 0)
              FROM conversations),
-            (SELECT count(*) FROM messages), (SELECT count(*) FROM function_calls))
+            (SELECT count(*) FROM messages), (SELECT count(*) FROM function_calls),
+            (SELECT concat(count(*), '@', max(analysed_at)) FROM audio_analyses))
         """
     ).fetchone()[0]
     try:

@@ -133,9 +133,9 @@ def quality_table(frame: pl.DataFrame, *, conversations: int | None = None, labe
     def num(v: float | None) -> str:
         return "n/a" if v is None else f"{v:.3f}"
 
-    lines = [f"{'criterion':<22} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8} {'flagged':>8}"]
+    lines = [f"{'criterion':<25} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8} {'flagged':>8}"]
     for r in frame.iter_rows(named=True):
-        lines.append(f"{r['criterion']:<22} {num(r['precision']):>9} {num(r['recall']):>7} {num(r['f1']):>6}"
+        lines.append(f"{r['criterion']:<25} {num(r['precision']):>9} {num(r['recall']):>7} {num(r['f1']):>6}"
                      f" {r['support']:>8} {r['flagged']:>8}")
     if conversations is not None:
         lines.append(f"({conversations:,} conversations, labels: {labels})")

@@ -55,6 +55,12 @@ AUTO_FORMATS = (
     "%a, %d %b %Y %H:%M %Z",
     "%d %b %Y %H:%M %z",
 )
+#: Of :data:`AUTO_FORMATS`, those with a numeric offset, and those with a zone name. They are
+#: tried as two lists: DuckDB 1.5.5 carries the offset of a row read with ``%z`` over to a
+#: later row read with ``%Z`` when both sit in one format list (``... GMT`` after
+#: ``... -0500`` came out five hours late).
+_OFFSET_FORMATS = tuple(f for f in AUTO_FORMATS if "%z" in f)
+_ZONE_FORMATS = tuple(f for f in AUTO_FORMATS if "%Z" in f)
 
 
 def check_time_format(store, time_format: str) -> None:  # noqa: ANN001 - a Workbench
@@ -86,7 +92,8 @@ def macros(time_format: str | None = None) -> tuple[str, ...]:
             user = f"({user} AT TIME ZONE 'UTC')"
     else:
         user = "NULL::TIMESTAMP"
-    auto = "[" + ", ".join(literal(f) for f in AUTO_FORMATS) + "]"
+    offset_formats = "[" + ", ".join(literal(f) for f in _OFFSET_FORMATS) + "]"
+    zone_formats = "[" + ", ".join(literal(f) for f in _ZONE_FORMATS) + "]"
     return (
         # = try_cast(v AS TIMESTAMPTZ) AT TIME ZONE 'UTC', four times faster; NULL for
         # +-infinity. A naive value is read in the session's zone, which ingest sets to UTC.
@@ -115,7 +122,8 @@ def macros(time_format: str | None = None) -> tuple[str, ...]:
              ELSE make_timestamp(try_cast(x / 1e3 AS BIGINT)) END""",
         f"CREATE OR REPLACE TEMP MACRO cl_user_ts(s) AS {user}",
         f"""CREATE OR REPLACE TEMP MACRO cl_auto_ts(s) AS CASE WHEN cl_offset_text_ok(s)
-              THEN try_strptime(trim(s), {auto}) AT TIME ZONE 'UTC' END""",
+              THEN coalesce(try_strptime(trim(s), {offset_formats}) AT TIME ZONE 'UTC',
+                            try_strptime(trim(s), {zone_formats}) AT TIME ZONE 'UTC') END""",
         # A string in any of the accepted shapes -> naive UTC, or NULL.
         """CREATE OR REPLACE TEMP MACRO cl_parse_ts(s) AS CASE
              WHEN s IS NULL THEN NULL

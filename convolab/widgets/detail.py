@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import mimetypes
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
@@ -14,12 +12,11 @@ from convolab.flags.review import add_manual_flag, decide
 from convolab.store import Workbench, current_actor
 from convolab.widgets._feedback import error_text, reporting
 from convolab.widgets._html import TABLE_CSS, download_link, esc, fmt_duration, fmt_time, fmt_value
+from convolab.widgets.audio_player import AudioPlayer
 
 __all__ = ["ConversationDetail", "render_fields", "render_functions", "render_transcript"]
 
 _EXPORT_MIME = {"txt": "text/plain", "json": "application/json", "csv": "text/csv"}
-# Audio is embedded in the page as a data: URI; beyond this it would bloat the comm message.
-_MAX_AUDIO_BYTES = 25_000_000
 
 
 def render_fields(d: dict[str, Any]) -> str:
@@ -128,7 +125,9 @@ class ConversationDetail(widgets.VBox):
         self.delete_box = widgets.HBox([widgets.Label("Delete this conversation for good?"),
                                         self.confirm_delete, self.cancel_delete],
                                        layout=widgets.Layout(display="none"))
-        self.menu.children = [self.downloads, self.delete_button, self.delete_box]
+        # The call player and its "Download Audio" send audio only when asked (see audio_player).
+        self.player = AudioPlayer(lab)
+        self.menu.children = [self.downloads, self.player.download, self.delete_button, self.delete_box]
         self.fields = widgets.HTML()
         self.fields.add_class("cl-fields")
         self.flag_box = widgets.VBox()
@@ -152,7 +151,7 @@ class ConversationDetail(widgets.VBox):
         super().__init__([widgets.HTML(TABLE_CSS), widgets.HBox([self.title, self.menu_button]), self.menu,
                           self.message, self.fields, self.flag_box,
                           widgets.HBox([self.new_criterion, self.new_severity, self.new_reason, self.add_button]),
-                          self.chart, self.transcript, self.functions])
+                          self.player, self.chart, self.transcript, self.functions])
         self.add_class("cl-detail-view")
         self.layout.display = "none"
 
@@ -170,6 +169,7 @@ class ConversationDetail(widgets.VBox):
         self.functions.value = render_functions(d)
         self._render_flags(d)
         self._render_downloads(d)
+        self.player.show(conversation_id)
         self.chart.children = self._chart(d)
         self.delete_box.layout.display = "none"
 
@@ -202,22 +202,7 @@ class ConversationDetail(widgets.VBox):
                 continue
             links.append(download_link(data, filename=f"{cid}.{fmt}", mime=_EXPORT_MIME[fmt],
                                        label=f"Export Transcript ({fmt.upper()})"))
-        recording = d.get("recording")
-        if recording:
-            # Relative recordings resolve against the working directory, then the store's folder.
-            path = Path(recording)
-            if not path.is_absolute() and not path.is_file():
-                path = Path(self.lab.path).parent / path
-            try:
-                if not (path.is_file() and path.stat().st_size <= _MAX_AUDIO_BYTES):
-                    raise FileNotFoundError("file not available")
-                audio = path.read_bytes()
-            except (OSError, ValueError) as exc:  # missing, unreadable, or a path the OS refuses
-                links.append(f"<span>Download Audio: {esc(recording)} ({esc(error_text(exc))})</span>")
-            else:
-                mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                links.append(download_link(audio, filename=path.name, mime=mime, label="Download Audio"))
-        self.downloads.value = " · ".join(links)
+        self.downloads.value = " · ".join(links)  # Download Audio is self.player.download: fetched on click
 
     def _chart(self, d: dict[str, Any]) -> tuple[widgets.Widget, ...]:
         points = [(m["seq"], m["sentiment"]) for m in d.get("transcript") or [] if m.get("sentiment") is not None]
@@ -277,6 +262,7 @@ class ConversationDetail(widgets.VBox):
         if cid is None:
             return
         self.lab.delete(cid, actor=self.reviewer)
+        self.player.clear()
         self.conversation_id = self.data = None
         self.layout.display = "none"
         self.menu_button.value = False

@@ -10,7 +10,6 @@ import pytest
 
 from convolab.audio.tables import (
     ANALYSIS_COLUMNS,
-    AUDIO_DDL,
     analyse_store,
     latest_analyses,
     read_segments,
@@ -21,9 +20,12 @@ from .conftest import render
 
 @pytest.fixture
 def audio_lab(lab):
-    for statement in AUDIO_DDL:
-        lab.execute(statement)
+    assert lab.execute("SELECT count(*) FROM audio_analyses").scalar() == 0  # schema 9 made the tables
     return lab
+
+
+def _counts(result: dict) -> dict:
+    return {k: result[k] for k in ("total", "analysed", "failed", "unchanged")}
 
 
 def _conversation(cid: str, recording: str | None) -> dict:
@@ -54,7 +56,9 @@ def test_one_run_analyses_good_files_and_records_each_bad_one_with_its_reason(st
     lab, root = store_with_recordings
     seen = []
     counts = analyse_store(lab, recordings_root=root, progress=lambda done, total: seen.append((done, total)))
-    assert counts == {"total": 6, "analysed": 2, "failed": 4, "unchanged": 0}
+    assert _counts(counts) == {"total": 6, "analysed": 2, "failed": 4, "unchanged": 0}
+    assert {f["conversation_id"]: f["reason"] for f in counts["failures"]}["c-escape"] == \
+        "path leaves the recordings root"
     assert seen[-1] == (6, 6)
     rows = {r["conversation_id"]: r for r in latest_analyses(lab).to_dicts()}
     assert set(rows) == {"c-good", "c-mono", "c-corrupt", "c-empty", "c-missing", "c-escape"}
@@ -82,19 +86,27 @@ def test_runs_are_incremental_by_content(store_with_recordings, clean_call):
     again = analyse_store(lab, recordings_root=root)
     # analysed contents (good, mono, and the corrupt and empty files) are not read again;
     # files that could not be read at all are tried again, replacing their failure
-    assert again == {"total": 6, "analysed": 0, "failed": 2, "unchanged": 4}
+    assert _counts(again) == {"total": 6, "analysed": 0, "failed": 2, "unchanged": 4}
+    assert again["unchanged_failed"] == 2  # the corrupt and the empty file: not read again
     assert lab.execute("SELECT count(*) FROM audio_analyses WHERE conversation_id = 'c-missing'").scalar() == 1
     # the missing file appears, and the good one is replaced by other content
     shutil.copy(clean_call.path, root / "calls" / "missing.wav")
     (root / "calls" / "good.wav").write_bytes((root / "calls" / "mono.wav").read_bytes())
     third = analyse_store(lab, recordings_root=root)
-    assert third == {"total": 6, "analysed": 2, "failed": 1, "unchanged": 3}
+    assert _counts(third) == {"total": 6, "analysed": 2, "failed": 1, "unchanged": 3}
     latest = {r["conversation_id"]: r for r in latest_analyses(lab, ["c-good", "c-missing"]).to_dicts()}
     assert latest["c-good"]["channels"] == 1 and latest["c-missing"]["status"] == "ok"
     # the good conversation keeps its history (one row per content), its segments are the latest
     assert lab.execute("SELECT count(*) FROM audio_analyses WHERE conversation_id = 'c-good'").scalar() == 2
     assert {s["channel"] for s in read_segments(lab, "c-good")} == {"mixed"}
     assert lab.execute("SELECT count(*) FROM audio_analyses WHERE conversation_id = 'c-missing'").scalar() == 1
+    # the first content comes back: analysed again and current again, still one row per content
+    shutil.copy(clean_call.path, root / "calls" / "good.wav")
+    fourth = analyse_store(lab, recordings_root=root)
+    assert _counts(fourth) == {"total": 6, "analysed": 1, "failed": 1, "unchanged": 4}
+    assert latest_analyses(lab, ["c-good"])["channels"].to_list() == [2]
+    assert lab.execute("SELECT count(*) FROM audio_analyses WHERE conversation_id = 'c-good'").scalar() == 2
+    assert {s["channel"] for s in read_segments(lab, "c-good")} == {"customer", "agent"}
 
 
 def test_nothing_outside_the_root_is_read(store_with_recordings, monkeypatch):

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 import convolab
+from convolab.audio import set_recordings_root
 from convolab.generate import write_conversations
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,7 +37,8 @@ XSS_IMG = '<img src=x onerror="window.__pwned=1">'
 #: Planted, unflagged: the delete test removes it (found by a phrase only it contains).
 DELETE_ID = "c-delete-me"
 DELETE_PHRASE = "please forget my account"
-#: Planted, unflagged: a real WAV recording (relative to the store's folder) and emotion scores.
+#: Planted, unflagged: a real WAV recording (relative to the store's recordings root, its folder) and
+#: emotion scores.
 RECORDED_ID = "c-recorded"
 RECORDED_PHRASE = "my meter reading looks wrong"
 RECORDING = "audio/c-recorded.wav"
@@ -135,10 +137,11 @@ def browser_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
         fh.write(json.dumps(xss_record()) + "\n")
         fh.write(json.dumps(planted_record(DELETE_ID, DELETE_PHRASE)) + "\n")
         fh.write(json.dumps(planted_record(RECORDED_ID, RECORDED_PHRASE, recording=RECORDING)) + "\n")
-    write_wav(root / RECORDING)  # relative recordings resolve against the store's folder
+    write_wav(root / RECORDING)
     db = root / "store.duckdb"
     with convolab.open(db) as lab:
         lab.ingest(src)
+        set_recordings_root(lab, root)  # relative recordings resolve in the root stored with the store
         score_emotions(lab, RECORDED_ID)
         ids = [r[0] for r in lab.execute(
             "SELECT id FROM conversations WHERE id NOT IN (?, ?, ?) ORDER BY started_at DESC LIMIT 3",

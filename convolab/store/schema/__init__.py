@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import duckdb
 
 from convolab.store._connection import transaction
+from convolab.store.schema.audio import V9_AUDIO
 from convolab.store.schema.core import V1_CORE
 from convolab.store.schema.emotions import V2_EMOTIONS
 from convolab.store.schema.flags import V3_FLAGS
@@ -77,7 +78,7 @@ def for_lake(statements: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
-_CREATE_TABLE = re.compile(r"^\s*CREATE TABLE (\w+)", re.IGNORECASE)
+_CREATE_TABLE = re.compile(r"^\s*CREATE TABLE (?:IF NOT EXISTS )?(\w+)", re.IGNORECASE)
 # A value of each type for a NOT NULL column of a priming row (see _prime).
 _NOT_NULL_VALUES = {"VARCHAR": "''", "JSON": "'null'", "TIMESTAMP": "TIMESTAMP '2020-01-01'",
                     "BOOLEAN": "false", "DATE": "DATE '2020-01-01'"}
@@ -129,6 +130,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         statement for table in WRITE_TOKENS.values()
         for statement in (f"CREATE TABLE {table} (turns BIGINT NOT NULL)", f"INSERT INTO {table} VALUES (0)")  # noqa: S608
     )),
+    Migration(9, "call-recording analyses and store settings", V9_AUDIO, for_lake(V9_AUDIO)),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
