@@ -55,8 +55,12 @@ def progress_enabled() -> bool:
     return sys.stderr.isatty() and not settings.current().ci
 
 
-def open_store(db: Path | None, *, must_exist: bool = True) -> Any:
-    """Open the store a command names; a missing store or a bad file is one clear line."""
+def open_store(db: Path | None, *, must_exist: bool = True, wait: float = 0) -> Any:
+    """Open the store a command names; a missing store or a bad file is one clear line.
+
+    ``wait``: seconds to keep trying while another process writes to a file store
+    (a dashboard page holds it for the milliseconds of one click).
+    """
     import convolab
     from convolab.errors import ConvolabError
 
@@ -64,6 +68,6 @@ def open_store(db: Path | None, *, must_exist: bool = True) -> Any:
     if must_exist and not path.exists():
         fail(f"{path}: no such store; load data first with `convolab ingest FILE --db {path}`")
     try:
-        return convolab.open(path)
+        return convolab.open(path, wait=wait)
     except ConvolabError as exc:
         fail(str(exc))

@@ -11,8 +11,10 @@ import ipywidgets as widgets
 import traitlets
 
 from convolab.conversations import PLATFORMS, STATUSES
+from convolab.errors import ConvolabError
 from convolab.store import ConversationFilter, Workbench
 from convolab.widgets._html import TABLE_CSS, TABLE_HEADERS, esc, render_table
+from convolab.widgets.page_store import PageStore, session
 
 __all__ = ["ConversationTable", "TableView"]
 
@@ -78,6 +80,10 @@ class TableView(anywidget.AnyWidget):
     value = traitlets.Unicode("").tag(sync=True)
 
 
+def _problem(exc: Exception) -> str:
+    return f'<div class="cl-problem">⚠ {esc(exc)}; refresh to try again.</div>'
+
+
 def _emotion_labels() -> tuple[str, ...]:
     from convolab.emotions.labels import LABELS  # plain data: no model needed
 
@@ -97,7 +103,8 @@ class ConversationTable(widgets.VBox):
     Parameters
     ----------
     lab
-        The open store.
+        The open store, or a :class:`~convolab.widgets.page_store.PageStore` (dashboards:
+        the file is opened for each refresh only).
     page_size
         Rows per page (50 by default).
     on_select
@@ -119,7 +126,7 @@ class ConversationTable(widgets.VBox):
 
     def __init__(
         self,
-        lab: Workbench,
+        lab: Workbench | PageStore,
         *,
         page_size: int = 50,
         on_select: Callable[[str], Any] | None = None,
@@ -137,7 +144,14 @@ class ConversationTable(widgets.VBox):
         self._quiet = False  # set while several controls change for one refresh
         self._page_ids: list[str] = []
 
-        flows = lab.list_flows()
+        self.notice = widgets.HTML()
+        self.notice.add_class("cl-table-notice")
+        try:
+            with session(lab) as opened:
+                flows = opened.list_flows()
+        except ConvolabError as exc:  # the page still comes up, saying why it is empty
+            flows = []
+            self.notice.value = _problem(exc)
         small = widgets.Layout(width="160px")
         self.status = widgets.Dropdown(options=[_ANY, *STATUSES], description="Status", layout=small)
         self.flow = widgets.Dropdown(options=[_ANY, *flows], description="Flow", layout=widgets.Layout(width="240px"))
@@ -180,6 +194,7 @@ class ConversationTable(widgets.VBox):
             widgets.HBox([self.status, self.flow, self.platform, self.flagged]),
             widgets.HBox([self.emotion, self.since, self.until, self.search]),
             widgets.HBox([self.sort, self.descending, self.prev_button, self.next_button, self.page_label]),
+            self.notice,
             widgets.HBox([self.rows, self.html], layout=widgets.Layout(width="100%", min_width="0")),
         ])
         self.layout.min_width = "0"  # beside a detail view: shrink and scroll, don't overlap it
@@ -215,13 +230,19 @@ class ConversationTable(widgets.VBox):
     def refresh(self) -> None:
         """Re-query the current page (after a filter change, a delete or a decision)."""
         f = self.filters()
-        self.total = self.lab.count_conversations(f)
-        last = max(0, (self.total - 1) // self.page_size)
-        self.page = min(max(self.page, 0), last)
-        frame = self.lab.list_conversations(
-            f, sort=self.sort.value, descending=self.descending.value,
-            limit=self.page_size, offset=self.page * self.page_size,
-        )
+        try:
+            with session(self.lab) as lab:
+                self.total = lab.count_conversations(f)
+                last = max(0, (self.total - 1) // self.page_size)
+                self.page = min(max(self.page, 0), last)
+                frame = lab.list_conversations(
+                    f, sort=self.sort.value, descending=self.descending.value,
+                    limit=self.page_size, offset=self.page * self.page_size,
+                )
+        except ConvolabError as exc:  # e.g. a long ingest holds a file store: say so, keep the old page
+            self.notice.value = _problem(exc)
+            return
+        self.notice.value = ""
         rows = frame.to_dicts()
         self.last_html = render_table(rows, sort=self.sort.value, descending=self.descending.value,
                                       selected=self.selected)

@@ -1,8 +1,9 @@
-"""Browser-test fixtures: a small store, Voila serving a dashboard on 127.0.0.1, Debian's chromium.
+"""Browser-test fixtures: a small store, ``convolab serve`` on 127.0.0.1, Debian's chromium.
 
-Reusable by every dashboard's tests: ``voila_server("live_monitor")`` starts
-any notebook in ``dashboards/`` against the ``browser_store`` (or another
-store passed as ``db=``).
+Reusable by every dashboard's tests: ``voila_server("live_monitor")`` runs the real
+``convolab serve`` (Voila behind its token and Host/Origin check) for any dashboard in
+``convolab/dashboards/`` against the ``browser_store`` (or another store passed as
+``db=``), and returns the URL with the token.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import convolab
 from convolab.generate import write_conversations
 
 REPO = Path(__file__).resolve().parents[2]
+#: The token every test server asks for (the URL from ``voila_server`` carries it).
+TOKEN = "browser-test-token-0123456789"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOTS = REPO / "test-output"
@@ -152,29 +155,52 @@ def browser_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"voila exited early with code {proc.returncode}")
+            raise RuntimeError(f"convolab serve exited early with code {proc.returncode}")
         try:
-            # A TCP connect only: a GET / would start a kernel that holds the DuckDB lock.
+            # A TCP connect only: a page request would start a kernel.
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
         except OSError:
             time.sleep(0.25)
-    raise TimeoutError(f"voila did not listen on 127.0.0.1:{port} within {timeout}s")
+    raise TimeoutError(f"convolab serve did not listen on 127.0.0.1:{port} within {timeout}s")
+
+
+def start_serve(notebook: str, db: Path | str, log: Path, *, token: str | None = TOKEN,
+                users: Path | None = None, env: dict[str, str] | None = None,
+                extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen, int]:
+    """Start the real ``convolab serve`` for a dashboard; returns the process and its port."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "convolab", "serve", notebook, "--db", str(db), "--port", str(port),
+           "--no-browser", *extra]
+    cmd += ["--users", str(users)] if users is not None else ["--token", str(token)]
+    proc = subprocess.Popen(cmd, cwd=log.parent, env={**os.environ, **(env or {})},
+                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+    wait_for_port(port, proc)
+    return proc, port
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture(scope="session")
 def voila_server(browser_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., str]]:
-    """Factory: ``voila_server("qa_review", db=None) -> base URL``; servers stop at session end."""
+    """Factory: ``voila_server("qa_review", db=None) -> URL with ?token=``; servers stop at session end."""
     procs: list[subprocess.Popen] = []
     started: dict[tuple[str, str], str] = {}
 
@@ -183,31 +209,15 @@ def voila_server(browser_store: Path, tmp_path_factory: pytest.TempPathFactory) 
         key = (notebook, str(db))
         if key in started:
             return started[key]
-        path = REPO / "dashboards" / f"{notebook}.ipynb"
-        assert path.is_file(), f"{path} is missing"
-        port = _free_port()
-        log = (tmp_path_factory.mktemp("voila-log") / f"{notebook}.log").open("w")
-        env = {**os.environ, "CONVOLAB_DB": str(db)}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "voila", str(path), f"--port={port}", "--no-browser",
-             "--Voila.ip=127.0.0.1", "--strip_sources=True", "--VoilaExecutor.timeout=120",
-             # A page's kernel holds DuckDB's write lock: cull it soon after the page goes away
-             # so that the next page (or a reload) can open the store.
-             "--MappingKernelManager.cull_idle_timeout=5", "--MappingKernelManager.cull_interval=1"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
+        log = tmp_path_factory.mktemp("serve-log") / f"{notebook}.log"
+        proc, port = start_serve(notebook, db, log)
         procs.append(proc)
-        _wait_for_port(port, proc)
-        started[key] = url = f"http://127.0.0.1:{port}/"
+        started[key] = url = f"http://127.0.0.1:{port}/?token={TOKEN}"
         return url
 
     yield start
     for proc in procs:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 @pytest.fixture(scope="session")
