@@ -55,11 +55,16 @@ def progress_enabled() -> bool:
     return sys.stderr.isatty() and not settings.current().ci
 
 
-def open_store(db: Path | None, *, must_exist: bool = True, wait: float = 0) -> Any:
+#: Seconds a command keeps trying while another process writes to a file store: a dashboard
+#: page holds the file for the milliseconds of one click, so a command that meets a click
+#: waits for it; one that meets a long holder (an ingest) then says who holds it.
+STORE_WAIT_S = 5.0
+
+
+def open_store(db: Path | None, *, must_exist: bool = True, wait: float = STORE_WAIT_S) -> Any:
     """Open the store a command names; a missing store or a bad file is one clear line.
 
-    ``wait``: seconds to keep trying while another process writes to a file store
-    (a dashboard page holds it for the milliseconds of one click).
+    ``wait``: seconds to keep trying while another process writes to a file store.
     """
     import convolab
     from convolab.errors import ConvolabError

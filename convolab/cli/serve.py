@@ -73,31 +73,41 @@ def serve(
         token = new_token()
     elif reviewers is None and len(token) < MIN_TOKEN_LENGTH:
         fail(f"--token needs at least {MIN_TOKEN_LENGTH} characters")
-    path = resolve_db(db)
-    if not path.exists():
-        fail(f"no store at {path}; create one with `convolab ingest` or `convolab generate`")
+    target = _store_target(db)
+    if target is None:
+        fail(f"no store at {resolve_db(db)}; create one with `convolab ingest` or `convolab generate`")
     if not _port_free(port):
         fail(str(PortInUse(port)))
 
     def ready(url: str) -> None:
         if reviewers is not None:
-            console.print(f"Serving {dashboard} on {url} (store {path}) for {', '.join(reviewers.names)}:"
+            console.print(f"Serving {dashboard} on {url} (store {target}) for {', '.join(reviewers.names)}:"
                           f" each opens {url}?token=THEIR_TOKEN. Ctrl-C stops it.", markup=False, soft_wrap=True)
         else:
             # A token the user chose is not echoed; a generated one must be, or nobody could get in.
             shown = token if generated else "<your token>"
-            console.print(f"Serving {dashboard} on {url}?token={shown} (store {path}). Ctrl-C stops it.",
+            console.print(f"Serving {dashboard} on {url}?token={shown} (store {target}). Ctrl-C stops it.",
                           markup=False, soft_wrap=True)
 
     options = ServerOptions(
         notebook=notebook, port=port, token=None if reviewers is not None else token, reviewers=reviewers,
         owner=current_actor(), open_browser=not no_browser, reconnect_window=reconnect_window,
-        environment={"CONVOLAB_DB": str(path.resolve())},
+        environment={"CONVOLAB_DB": target},
     )
     try:
         run_server(options, on_ready=ready)
     except ConvolabError as exc:  # the port was taken between the check and the bind
         fail(str(exc))
+
+
+def _store_target(db: Path | None) -> str | None:
+    """What the page kernels open: a team-store URL as given, a store file as an absolute path
+    (kernels run in the dashboards folder); ``None`` when the file does not exist."""
+    raw = str(db) if db is not None else settings.current().db
+    if raw.startswith("ducklake:"):
+        return raw
+    path = resolve_db(db)
+    return str(path.resolve()) if path.exists() else None
 
 
 def _port_free(port: int) -> bool:

@@ -233,7 +233,8 @@ def _kernel_manager_class() -> type:
                 await super().cull_kernel_if_idle(kernel_id)
                 return
             since = self._alone_since.get(kernel_id)
-            if since is not None and self._kernel_connections.get(kernel_id, 0) <= 0 \
+            busy = getattr(kernel, "execution_state", None) == "busy"  # e.g. still rendering its page
+            if since is not None and not busy and self._kernel_connections.get(kernel_id, 0) <= 0 \
                     and time.monotonic() - since > self.reconnect_window:
                 self.log.info("shutting down kernel %s: its page has been gone for %.0f s",
                               kernel_id, time.monotonic() - since)

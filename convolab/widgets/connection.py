@@ -54,6 +54,7 @@ function render({ model, el }) {
   document.body.append(bar, overlay);
 
   let lostAt = null;
+  let lastGood = new Date();  // the last moment the server was known to have this page's kernel
   let gone = false;
   let timer = null;
 
@@ -71,7 +72,7 @@ function render({ model, el }) {
       overlay.hidden = true;
       document.body.dataset.clConnection = "connected";
     } else if (dead) {
-      lostAt = lostAt || new Date();
+      lostAt = lostAt || lastGood;
       bar.hidden = true;
       text.textContent = "Anything you did after " + clock(lostAt) + " was not saved. " +
         "Reload the page to continue; everything you did before then is in the store.";
@@ -103,6 +104,8 @@ function render({ model, el }) {
     }
     if (reply && (reply.status === 404 || reply.status === 403)) {
       gone = true;
+    } else if (reply && reply.ok && k.connectionStatus === "connected") {
+      lastGood = new Date();
     } else if (k.connectionStatus === "disconnected") {
       k.reconnect().catch(() => {});
     }

@@ -31,6 +31,7 @@ _SORTS = (
     ("Functions", "functions"),
 )
 _ANY = "(any)"
+_WRAP = {"flex_flow": "row wrap"}
 #: Sort keys a header click may ask for (every header but Tags).
 HEADER_SORTS = frozenset(key for _, _, key in TABLE_HEADERS if key is not None)
 #: A first click on these headers sorts newest / longest / most first; on the others A to Z.
@@ -159,15 +160,17 @@ class ConversationTable(widgets.VBox):
         # "(any)" is a string value: a Dropdown whose value is None shows as blank.
         self.flagged = widgets.Dropdown(
             options=[(_ANY, _ANY), ("flagged 🚩", True), ("not flagged", False)],
-            value=_ANY if flagged is None else flagged, description="Flagged", layout=small,
+            value=_ANY if flagged is None else flagged, description="Flagged",
+            layout=widgets.Layout(width="185px"),
         )
         labels = _emotion_labels()
         self.emotion = (
             widgets.Dropdown(options=[_ANY, *labels], description="Emotion", layout=small)
             if labels else widgets.Text(description="Emotion", layout=small)
         )
-        self.since = widgets.DatePicker(description="From", layout=small)
-        self.until = widgets.DatePicker(description="To", layout=small)
+        # Wide enough for the browser's whole mm/dd/yyyy field beside its label.
+        self.since = widgets.DatePicker(description="From", layout=widgets.Layout(width="215px"))
+        self.until = widgets.DatePicker(description="To", layout=widgets.Layout(width="215px"))
         self.search = widgets.Text(placeholder="search transcripts", description="Search", continuous_update=False)
         self.sort = widgets.Dropdown(options=_SORTS, value=sort, description="Sort", layout=small)
         self.descending = widgets.ToggleButton(value=descending, description="▼ desc", layout=widgets.Layout(width="80px"))
@@ -191,9 +194,11 @@ class ConversationTable(widgets.VBox):
 
         super().__init__([
             widgets.HTML(TABLE_CSS),
-            widgets.HBox([self.status, self.flow, self.platform, self.flagged]),
-            widgets.HBox([self.emotion, self.since, self.until, self.search]),
-            widgets.HBox([self.sort, self.descending, self.prev_button, self.next_button, self.page_label]),
+            # Controls wrap onto another line on a narrow screen instead of running under the detail view.
+            widgets.HBox([self.status, self.flow, self.platform, self.flagged], layout=_WRAP),
+            widgets.HBox([self.emotion, self.since, self.until, self.search], layout=_WRAP),
+            widgets.HBox([self.sort, self.descending, self.prev_button, self.next_button, self.page_label],
+                         layout=_WRAP),
             self.notice,
             widgets.HBox([self.rows, self.html], layout=widgets.Layout(width="100%", min_width="0")),
         ])

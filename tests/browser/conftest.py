@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import socket
 import struct
 import subprocess
-import sys
 import time
 import wave
 from collections.abc import Callable, Iterator
@@ -24,10 +21,9 @@ import pytest
 
 import convolab
 from convolab.generate import write_conversations
+from tests.serving import TOKEN, start_serve, stop
 
 REPO = Path(__file__).resolve().parents[2]
-#: The token every test server asks for (the URL from ``voila_server`` carries it).
-TOKEN = "browser-test-token-0123456789"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOTS = REPO / "test-output"
@@ -155,49 +151,6 @@ def browser_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"convolab serve exited early with code {proc.returncode}")
-        try:
-            # A TCP connect only: a page request would start a kernel.
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.25)
-    raise TimeoutError(f"convolab serve did not listen on 127.0.0.1:{port} within {timeout}s")
-
-
-def start_serve(notebook: str, db: Path | str, log: Path, *, token: str | None = TOKEN,
-                users: Path | None = None, env: dict[str, str] | None = None,
-                extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen, int]:
-    """Start the real ``convolab serve`` for a dashboard; returns the process and its port."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "convolab", "serve", notebook, "--db", str(db), "--port", str(port),
-           "--no-browser", *extra]
-    cmd += ["--users", str(users)] if users is not None else ["--token", str(token)]
-    proc = subprocess.Popen(cmd, cwd=log.parent, env={**os.environ, **(env or {})},
-                            stdout=log.open("w"), stderr=subprocess.STDOUT)
-    wait_for_port(port, proc)
-    return proc, port
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 @pytest.fixture(scope="session")
 def voila_server(browser_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., str]]:
     """Factory: ``voila_server("qa_review", db=None) -> URL with ?token=``; servers stop at session end."""
@@ -239,6 +192,18 @@ def page(chromium):
     pg = context.new_page()
     pg.set_default_timeout(60_000)
     yield pg
+    close(context)
+
+
+def close(context) -> None:
+    """Close a browser context as a person closes tabs: each page's unload tells Voila to shut its
+    kernel down (otherwise the kernel waits out the reconnect window)."""
+    for pg in context.pages:
+        try:
+            pg.close(run_before_unload=True)
+        except Exception:  # noqa: BLE001 - a page that is already gone
+            pass
+    time.sleep(0.5)  # let the unload beacons leave before the context goes
     context.close()
 
 
