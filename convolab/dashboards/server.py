@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextvars
 import errno
+import logging
 import os
 import shutil
 import signal
@@ -256,6 +257,7 @@ def _voila_class(options: ServerOptions, on_ready: Callable[[str], None]) -> typ
 
         def initialize(self, argv: list[str] | None = None) -> None:
             super().initialize(argv)
+            self.log.addFilter(_not_trusted_notice)
             # Voila's own SIGTERM handler needs self.ioloop, which listen() sets; ours is there too.
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
@@ -292,6 +294,12 @@ def _voila_class(options: ServerOptions, on_ready: Callable[[str], None]) -> typ
                 _reap(getattr(manager, "pids", set()))
 
     return DashboardServer
+
+
+def _not_trusted_notice(record: logging.LogRecord) -> bool:
+    # Voila warns on every page that the notebook is "not trusted" (unsigned); these notebooks
+    # are convolab's own package data and run with their sources stripped, so the line is noise.
+    return "is not trusted" not in record.getMessage()
 
 
 def _reap(pids: set[int], grace_s: float = 5.0) -> None:
