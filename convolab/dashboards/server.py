@@ -186,6 +186,10 @@ def _remember_page_user(req_handler: Any, notebook: Any = None, cwd: Any = None)
     """Voila's prelaunch hook: note who asked for this page, for the kernel about to start."""
     user = req_handler.current_user
     _PAGE_USER.set(getattr(user, "username", None) or None)
+    # Reading the XSRF token sets the _xsrf cookie on this response. The page's unload beacon
+    # sends it back to shut its kernel down; without it the beacon is refused and the kernel
+    # waits out the reconnect window.
+    _ = req_handler.xsrf_token
 
 
 def _kernel_manager_class() -> type:
@@ -248,7 +252,7 @@ def _kernel_manager_class() -> type:
 # -- the Voila application ----------------------------------------------------------------
 
 
-def _voila_class(options: ServerOptions, on_ready: Callable[[str], None]) -> type:
+def _voila_class(on_ready: Callable[[str], None]) -> type:
     from tornado.ioloop import IOLoop
     from voila.app import Voila
 
@@ -258,7 +262,7 @@ def _voila_class(options: ServerOptions, on_ready: Callable[[str], None]) -> typ
         def initialize(self, argv: list[str] | None = None) -> None:
             super().initialize(argv)
             self.log.addFilter(_not_trusted_notice)
-            # Voila's own SIGTERM handler needs self.ioloop, which listen() sets; ours is there too.
+            # Voila's own SIGTERM handler needs self.ioloop, which listen() sets; ours is set there.
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
         def listen(self) -> None:
@@ -271,13 +275,9 @@ def _voila_class(options: ServerOptions, on_ready: Callable[[str], None]) -> typ
                     raise PortInUse(self.port) from None
                 raise
             self.ioloop = IOLoop.current()
-
-            def stop(signum: int, _frame: Any) -> None:
-                self.log.info("stopping on signal %s", signum)
-                self.ioloop.add_callback_from_signal(self.ioloop.stop)
-
             for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                signal.signal(signum, stop)
+                # Stop the loop; stop() below then shuts every kernel down.
+                self.ioloop.asyncio_loop.add_signal_handler(signum, self.ioloop.stop)
             on_ready(self._url("127.0.0.1"))
             if self.open_browser:
                 self.launch_browser()
@@ -375,6 +375,6 @@ def serve(options: ServerOptions, *, on_ready: Callable[[str], None] = lambda ur
     require("voila", "widgets")
     if (options.token is None) == (options.reviewers is None):
         raise ConvolabError("serve needs either a shared token or a reviewers file")
-    app = _voila_class(options, on_ready)(config=voila_config(options))
+    app = _voila_class(on_ready)(config=voila_config(options))
     app.initialize([str(options.notebook)])
     app.start()

@@ -165,7 +165,7 @@ class ConversationDetail(widgets.VBox):
     def show(self, conversation_id: str) -> None:
         """Load and display one conversation (a problem reading the store is shown, not raised)."""
         try:
-            with session(self.lab) as lab:
+            with session(self.lab, on_wait=lambda exc: self._waiting(f"open {conversation_id}", exc)) as lab:
                 self._show(lab, conversation_id)
         except ConvolabError as exc:
             self.layout.display = "flex"
@@ -251,6 +251,11 @@ class ConversationDetail(widgets.VBox):
     def _problem(self, text: str) -> None:
         self.message.value = f'<div class="cl-problem">⚠ {esc(text)}</div>'
 
+    def _waiting(self, what: str, exc: Exception) -> None:
+        # Shown while the click waits for another process's write (the kernel is busy waiting).
+        self.message.value = (f'<div class="cl-waiting">⏳ Waiting to {esc(what)}: {esc(exc)}.'
+                              " Your click goes through when it is free.</div>")
+
     def _act(self, what: str, action: Callable[[Workbench], Any]) -> bool:
         """Run one user action in one store session; a failure is shown, never dropped.
 
@@ -259,7 +264,7 @@ class ConversationDetail(widgets.VBox):
         """
         cid = self.conversation_id
         try:
-            with session(self.lab) as lab:
+            with session(self.lab, on_wait=lambda exc: self._waiting(what, exc)) as lab:
                 action(lab)
                 if self.conversation_id is not None:
                     self._show(lab, self.conversation_id)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -28,9 +28,12 @@ from convolab.store import Workbench, default_db_path
 __all__ = ["PageStore", "session"]
 
 #: Seconds an action keeps trying while another process writes (another page's click,
-#: a CLI decision, a live call being saved). A short ingest fits too; a long one gets
-#: the "store is in use" message, and the reviewer tries again.
-DEFAULT_WAIT_S = 10.0
+#: a CLI decision, a live call being saved, a small ingest); the page says it is waiting.
+#: A longer holder gets the "store is in use by process N" message, and nothing is saved.
+DEFAULT_WAIT_S = 30.0
+
+#: Called once when an action starts waiting for another process's write.
+OnWait = Callable[[StoreInUse], object]
 
 
 def _is_team_store(target: str) -> bool:
@@ -48,6 +51,7 @@ class PageStore:
     wait
         Seconds an action waits for another process's write to finish before it
         fails with :class:`~convolab.errors.StoreInUse` (naming that process).
+        The widgets show that they are waiting after a fraction of a second.
 
     Examples
     --------
@@ -75,11 +79,13 @@ class PageStore:
         return f"<convolab PageStore {self.target} ({how})>"
 
     @contextmanager
-    def session(self) -> Iterator[Workbench]:
+    def session(self, *, on_wait: OnWait | None = None) -> Iterator[Workbench]:
         """The store, open for the block: one user action's reads and writes.
 
         Sessions nest: an action that refreshes the table and the detail view
-        inside its own session opens the file once.
+        inside its own session opens the file once. ``on_wait`` is called once
+        (with the holder) if the action has to wait for another process, so the
+        page can say so while it waits.
 
         Raises
         ------
@@ -100,7 +106,7 @@ class PageStore:
                 finally:
                     self._local.lab = None
                 return
-            lab = self._open_file()
+            lab = self._open_file(on_wait)
             self._local.lab = lab
             try:
                 yield lab
@@ -108,17 +114,21 @@ class PageStore:
                 self._local.lab = None
                 lab.close()
 
-    def _open_file(self) -> Workbench:
+    def _open_file(self, on_wait: OnWait | None) -> Workbench:
         deadline = time.monotonic() + self.wait
         pause = 0.01
+        told = False
         while True:
             try:
                 lab = convolab.open(self.target)
-            except StoreInUse:
+            except StoreInUse as exc:
                 # Another page's click or a CLI decision holds the file for milliseconds;
                 # an ingest for longer. Retry quickly at first, then back off.
                 if time.monotonic() + pause > deadline:
                     raise
+                if on_wait is not None and not told and pause >= 0.16:  # not for a mere click
+                    told = True
+                    on_wait(exc)
                 time.sleep(pause)
                 pause = min(pause * 2, 0.25)
                 continue
@@ -133,8 +143,9 @@ class PageStore:
                 self._kept = None
 
 
-def session(store: Workbench | PageStore | Any) -> AbstractContextManager[Workbench]:
+def session(store: Workbench | PageStore | Any, *,
+            on_wait: OnWait | None = None) -> AbstractContextManager[Workbench]:
     """A session on ``store``: a :class:`PageStore`'s :meth:`PageStore.session`, or an open workbench as is."""
     if isinstance(store, PageStore):
-        return store.session()
+        return store.session(on_wait=on_wait)
     return nullcontext(store)

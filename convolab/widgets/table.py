@@ -236,7 +236,7 @@ class ConversationTable(widgets.VBox):
         """Re-query the current page (after a filter change, a delete or a decision)."""
         f = self.filters()
         try:
-            with session(self.lab) as lab:
+            with session(self.lab, on_wait=self._waiting) as lab:
                 self.total = lab.count_conversations(f)
                 last = max(0, (self.total - 1) // self.page_size)
                 self.page = min(max(self.page, 0), last)
@@ -264,6 +264,9 @@ class ConversationTable(widgets.VBox):
             self.rows.value = self.selected if self.selected in ids else None
         finally:
             self._updating = False
+
+    def _waiting(self, exc: Exception) -> None:
+        self.notice.value = f'<div class="cl-waiting">⏳ Waiting for the store: {esc(exc)}.</div>'
 
     def sort_by(self, key: str) -> None:
         """Sort by a column, as a click on its header does.

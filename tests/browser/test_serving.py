@@ -92,8 +92,8 @@ def test_two_reviewers_decide_at_once_while_an_ingest_loads(chromium, review_sto
     proc, port = start_serve("qa_review", target, tmp_path / "serve.log", users=users)
     base = f"http://127.0.0.1:{port}/"
     contexts = [chromium.new_context(viewport={"width": 1600, "height": 1000}) for _ in range(2)]
+    alice, bob = (ctx.new_page() for ctx in contexts)
     try:
-        alice, bob = (ctx.new_page() for ctx in contexts)
         for page, token in ((alice, ALICE), (bob, BOB)):
             page.set_default_timeout(120_000)
             page.goto(f"{base}?token={token}", wait_until="commit")  # both kernels start together
@@ -125,6 +125,10 @@ def test_two_reviewers_decide_at_once_while_an_ingest_loads(chromium, review_sto
         alice.wait_for_selector(ROWS, timeout=180_000)
         find(alice, LATE_PHRASE, "c-late-007")
         shot(alice, "alice-after-refresh")
+    except Exception:
+        for page, name in ((alice, "alice"), (bob, "bob")):
+            shot(page, f"{name}-failed")  # what each reviewer saw when it went wrong
+        raise
     finally:
         for ctx in contexts:
             close(ctx)

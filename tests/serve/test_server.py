@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -80,6 +81,25 @@ def kernels(server: subprocess.Popen) -> set[int]:
         errors="replace")}
 
 
+def run_async(coroutine: object) -> object:
+    """Run a coroutine to the end on its own loop in a thread (the browser tests keep a loop
+    running in this thread)."""
+    result: dict[str, object] = {}
+
+    def runner() -> None:
+        try:
+            result["value"] = asyncio.run(coroutine)  # type: ignore[arg-type]
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            result["error"] = exc
+
+    thread = threading.Thread(target=runner)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]  # type: ignore[misc]
+    return result["value"]
+
+
 def websocket(port: int, path: str, headers: dict[str, str]) -> int:
     """Open the kernel websocket; return 101 when it opens, else the HTTP status it was refused with."""
     from tornado.httpclient import HTTPClientError, HTTPRequest
@@ -94,7 +114,7 @@ def websocket(port: int, path: str, headers: dict[str, str]) -> int:
         conn.close()
         return 101
 
-    return asyncio.run(attempt())
+    return run_async(attempt())
 
 
 @pytest.fixture(scope="module")
@@ -252,7 +272,7 @@ def test_a_page_that_has_gone_is_shut_down_after_the_reconnect_window(store: Pat
             assert alive(kept), "a connected page lost its kernel"
             conn.close()
 
-        asyncio.run(stay_connected())
+        run_async(stay_connected())
     finally:
         stop(proc)
 

@@ -78,11 +78,15 @@ def test_a_click_waits_for_a_brief_writer(store_file) -> None:
     page = PageStore(path, wait=20)
     detail = ConversationDetail(page)
     detail.show(cid)
-    holder = hold(path, 1.0)  # another page's click, a CLI decision
+    shown: list[str] = []
+    detail.message.observe(lambda change: shown.append(change["new"]), "value")
+    holder = hold(path, 1.5)  # a small ingest, a live call being saved
     try:
         detail._decide(flag_id, "confirmed", "after the other writer")
     finally:
         holder.wait(timeout=30)
+    # While it waited the page said so, naming the holder; then the click went through.
+    assert any("Waiting to confirm flag" in m and f"process {holder.pid}" in m for m in shown), shown
     assert "Flag confirmed" in detail.message.value
     with convolab.open(path, read_only=True) as lab:
         assert lab.list_flags().filter(flag_id=flag_id)["decision"][0] == "confirmed"
