@@ -18,6 +18,9 @@ variable                        meaning
 ``JUPYTERHUB_USER``             set by JupyterHub for each user's server: the reviewer
 ``CONVOLAB_JUPYTER_USER``       set by ``convolab serve`` in each page's kernel: the Jupyter
                                 Server identity that opened the page
+``CONVOLAB_SERVE_TOKEN``        the token ``convolab serve`` asks for (default: a new one each
+                                start, printed)
+``CONVOLAB_SERVE_USERS``        reviewers file for ``convolab serve`` (one token per reviewer)
 ``CONVOLAB_RECORDINGS``         root folder that recording paths are resolved in (and
                                 confined to); overrides the root stored with the store
 ``CONVOLAB_EMOTION_PRECISION``  ``auto`` | ``fp32`` | ``bf16`` | ``int8``
@@ -49,10 +52,11 @@ variable                        meaning
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-__all__ = ["DEFAULT_DB", "Settings", "child_environment", "current"]
+__all__ = ["DEFAULT_DB", "Settings", "child_environment", "current", "page_kernel_environment"]
 
 DEFAULT_DB = str(Path("data") / "convolab.duckdb")
 
@@ -78,6 +82,8 @@ class Settings:
     user: str | None = None
     jupyterhub_user: str | None = None
     jupyter_user: str | None = None
+    serve_token: str | None = _secret()
+    serve_users: str | None = None
     recordings: str | None = None
     emotion_precision: str = "auto"
     threads: int = 0
@@ -132,6 +138,8 @@ def current() -> Settings:
         user=text("CONVOLAB_USER"),
         jupyterhub_user=text("JUPYTERHUB_USER"),
         jupyter_user=text("CONVOLAB_JUPYTER_USER"),
+        serve_token=text("CONVOLAB_SERVE_TOKEN"),
+        serve_users=text("CONVOLAB_SERVE_USERS"),
         recordings=text("CONVOLAB_RECORDINGS"),
         emotion_precision=(text("CONVOLAB_EMOTION_PRECISION") or "auto").lower(),
         threads=int(_number("CONVOLAB_THREADS", 0, int)),
@@ -160,3 +168,19 @@ def current() -> Settings:
 def child_environment(**overrides: str) -> dict[str, str]:
     """The environment for a process convolab starts (Voila, say), with ``overrides`` set."""
     return {**os.environ, **overrides}
+
+
+def page_kernel_environment(base: Mapping[str, str], *, user: str,
+                            extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a dashboard page's kernel: ``base`` plus ``extra``, as ``user``.
+
+    The page's identity goes in ``CONVOLAB_JUPYTER_USER``. A ``JUPYTERHUB_USER``
+    inherited from the server is dropped, because the person who opened this page
+    is more specific than the owner of the server it runs in; the server's own
+    token never reaches a kernel.
+    """
+    env = {**base, **(extra or {})}
+    env.pop("JUPYTERHUB_USER", None)
+    env.pop("CONVOLAB_SERVE_TOKEN", None)
+    env["CONVOLAB_JUPYTER_USER"] = user
+    return env

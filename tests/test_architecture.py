@@ -56,7 +56,7 @@ def test_only_settings_reads_the_environment() -> None:
         text = path.read_text(encoding="utf-8")
         if re.search(r"\bos\.(environ|getenv)\b|\bgetenv\(", text):
             readers.append(str(path.relative_to(REPO)))
-    for notebook in [*(REPO / "dashboards").glob("*.ipynb"), *(PACKAGE / "dashboards").glob("*.ipynb")]:
+    for notebook in sorted((PACKAGE / "dashboards").glob("*.ipynb")):
         if re.search(r"\bos\.(environ|getenv)\b", _code(notebook)):
             readers.append(str(notebook.relative_to(REPO)))
     assert readers == []
@@ -78,7 +78,7 @@ def test_widgets_and_dashboards_run_no_sql() -> None:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
                     and node.func.attr in ("sql", "execute", "executemany"):
                 offenders.append(f"{path.relative_to(REPO)}:{node.lineno}")
-    notebooks = [*(REPO / "dashboards").glob("*.ipynb"), *(PACKAGE / "dashboards").glob("*.ipynb")]
+    notebooks = sorted((PACKAGE / "dashboards").glob("*.ipynb"))
     assert notebooks, "no dashboard notebooks found"
     for notebook in notebooks:
         if _SQL_CALL.search(_code(notebook)) or re.search(r"\bSELECT\b", _code(notebook)):

@@ -12,7 +12,7 @@ def test_all_is_exactly_the_public_names():
     public = {name for name in dir(convolab) if not name.startswith("_")}
     # submodules imported as a side effect are not part of the API
     public -= {"conversations", "errors", "schema", "settings", "store", "ingest", "export", "generate", "cli",
-               "emotions", "flags", "live", "widgets", "audio", "reports"}
+               "emotions", "flags", "live", "widgets", "audio", "reports", "dashboards"}
     assert public == set(convolab.__all__) - {"__version__"}
 
 

@@ -157,21 +157,6 @@ def test_widgets_module_is_lazy() -> None:
         w.Nope  # noqa: B018
 
 
-def test_serve_rejects_unknown_dashboard_and_builds_safe_voila_command(tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
-    from convolab.cli import app
-    from convolab.cli.serve import dashboard_path, voila_command
-
-    result = CliRunner().invoke(app, ["serve", "nope", "--db", str(tmp_path / "x.duckdb"), "--no-browser"])
-    assert result.exit_code != 0
-    assert "unknown dashboard" in result.output + (result.stderr if hasattr(result, "stderr") else "")
-    cmd = voila_command(dashboard_path("qa_review"), port=9999, open_browser=False)
-    assert "--Voila.ip=127.0.0.1" in cmd and "--strip_sources=True" in cmd and "--no-browser" in cmd
-    assert any(a.startswith("--VoilaExecutor.timeout=") for a in cmd)
-    assert dashboard_path("qa_review").is_file()
-
-
 def test_detail_shows_sentiment_and_message_emotions_when_scored(lab) -> None:
     cid = lab.list_conversations(limit=1, sort="id", descending=False)["id"][0]
     lab.execute(

@@ -17,7 +17,7 @@ __all__ = ["app", "main"]
 
 # Each module registers its commands on import. Optional ones (whose extras or
 # code may be absent) are skipped so the core commands always work.
-_COMMAND_MODULES = ("conversations", "emotions", "flags", "serve", "live", "audio", "reports", "stores")
+_COMMAND_MODULES = ("conversations", "emotions", "flags", "review", "serve", "live", "audio", "reports", "stores")
 for _name in _COMMAND_MODULES:
     try:
         importlib.import_module(f"convolab.cli.{_name}")

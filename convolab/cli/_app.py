@@ -64,8 +64,17 @@ def progress_enabled() -> bool:
     return sys.stderr.isatty() and not settings.current().ci
 
 
-def open_store(db: str | Path | None, *, must_exist: bool = True) -> Any:
-    """Open the store a command names; a missing store or a bad file is one clear line."""
+#: Seconds a command keeps trying while another process writes to a file store: a dashboard
+#: page holds the file for the milliseconds of one click, so a command that meets a click
+#: waits for it; one that meets a long holder (an ingest) then says who holds it.
+STORE_WAIT_S = 5.0
+
+
+def open_store(db: str | Path | None, *, must_exist: bool = True, wait: float = STORE_WAIT_S) -> Any:
+    """Open the store a command names; a missing store or a bad file is one clear line.
+
+    ``wait``: seconds to keep trying while another process writes to a file store.
+    """
     import convolab
     from convolab.errors import ConvolabError
     from convolab.store import store_exists
@@ -74,6 +83,6 @@ def open_store(db: str | Path | None, *, must_exist: bool = True) -> Any:
     if must_exist and not store_exists(path):
         fail(f"{path}: no such store; load data first with `convolab ingest FILE --db {path}`")
     try:
-        return convolab.open(path)
+        return convolab.open(path, wait=wait)
     except ConvolabError as exc:
         fail(str(exc))

@@ -1,4 +1,5 @@
-"""ipywidgets for notebooks and Voila dashboards: conversations table, detail view, live panel, flag tuner.
+"""ipywidgets for notebooks and Voila dashboards: conversations table, detail view, live panel, flag tuner,
+the connection banner, and the page store dashboards reach the store through.
 
 Imported lazily (PEP 562) so ``import convolab.widgets`` costs nothing until a
 widget is used, and each widget module loads only its own dependencies.
@@ -10,9 +11,11 @@ from typing import Any
 
 from convolab._deps import require
 
-__all__ = ["ConversationDetail", "ConversationTable", "FlagTuner", "LivePanel"]
+__all__ = ["ConnectionBanner", "ConversationDetail", "ConversationTable", "FlagTuner", "LivePanel", "PageStore"]
 
 _WHERE = {
+    "ConnectionBanner": "convolab.widgets.connection",
+    "PageStore": "convolab.widgets.page_store",
     "ConversationTable": "convolab.widgets.table",
     "ConversationDetail": "convolab.widgets.detail",
     "LivePanel": "convolab.widgets.live_panel",

@@ -170,5 +170,11 @@ TABLE_CSS = """
 .cl-role-system { background: #fafafa; color: #666; font-style: italic; }
 .cl-emo { font-size: 11px; color: #555; }
 .cl-fn-failed td { background: #fde8e8; color: #8b0000; }
+/* An action that did not happen says so, in a colour nobody reads past. */
+.cl-problem { background: #fdecea; color: #8b0000; border-left: 4px solid #c62828; padding: 4px 8px;
+  margin: 4px 0; white-space: normal; }
+.cl-waiting { background: #fff8e1; color: #5d4300; border-left: 4px solid #d4a100; padding: 4px 8px;
+  margin: 4px 0; white-space: normal; }
+.cl-done { color: #1b5e20; }
 </style>
 """

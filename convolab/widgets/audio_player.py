@@ -15,6 +15,7 @@ The widgets run no SQL: they call :func:`convolab.audio.call_timeline` and
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 import anywidget
@@ -23,8 +24,9 @@ import traitlets
 
 from convolab.audio.access import RecordingFile, read_recording
 from convolab.audio.timeline import call_timeline
-from convolab.errors import ConversationNotFound, RecordingNotReadable
-from convolab.store import DatabaseError, Workbench, current_actor
+from convolab.errors import ConvolabError
+from convolab.store import Workbench, current_actor
+from convolab.widgets.page_store import session
 
 __all__ = ["CHUNK_BYTES", "AudioDownload", "AudioPlayer"]
 
@@ -377,7 +379,8 @@ class _RecordingSource(anywidget.AnyWidget):
     def _file(self, purpose: str) -> RecordingFile:
         if purpose not in self._cache:
             assert self._shown is not None
-            self._cache = {purpose: read_recording(self.lab, self._shown, playable=purpose == "play")}
+            with session(self.lab) as lab:  # a dashboard's PageStore opens the file for this read only
+                self._cache = {purpose: read_recording(lab, self._shown, playable=purpose == "play")}
         return self._cache[purpose]
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
@@ -393,7 +396,7 @@ class _RecordingSource(anywidget.AnyWidget):
             return
         try:
             recording = self._file(purpose)
-        except (RecordingNotReadable, ConversationNotFound) as exc:
+        except ConvolabError as exc:  # unreadable, gone, or the store busy: the browser shows why
             self.send({**base, "type": "error", "message": getattr(exc, "reason", None) or str(exc)})
             return
         if offset == 0 and purpose == "download":
@@ -407,9 +410,10 @@ class _RecordingSource(anywidget.AnyWidget):
 
     def _audit_download(self, recording: RecordingFile) -> None:
         try:
-            self.lab.audit("download_recording", target=self._shown, actor=current_actor(),
-                           details={"file": recording.filename, "bytes": len(recording.data)}, result="sent")
-        except DatabaseError:  # a read-only store: the download itself is still allowed
+            with session(self.lab) as lab:
+                lab.audit("download_recording", target=self._shown, actor=current_actor(),
+                          details={"file": recording.filename, "bytes": len(recording.data)}, result="sent")
+        except ConvolabError:  # a read-only or busy store: the download itself is still allowed
             pass
 
 
@@ -455,9 +459,13 @@ class AudioPlayer(_RecordingSource):
         self.download = AudioDownload(lab)
         self.layout = widgets.Layout(display="none")
 
-    def show(self, conversation_id: str) -> None:
-        """Show a conversation's timeline (hidden when it has no recording); no audio is sent."""
-        timeline = call_timeline(self.lab, conversation_id)
+    def show(self, conversation_id: str, *, lab: Workbench | None = None) -> None:
+        """Show a conversation's timeline (hidden when it has no recording); no audio is sent.
+
+        ``lab``: the store session the caller already holds (else one is opened).
+        """
+        with nullcontext(lab) if lab is not None else session(self.lab) as opened:
+            timeline = call_timeline(opened, conversation_id)
         has_recording = bool(timeline["recording"])
         for w in (self, self.download):
             w._forget(conversation_id)

@@ -8,11 +8,13 @@ from typing import Any
 import ipywidgets as widgets
 
 from convolab.conversations import DETAIL_FIELDS
+from convolab.errors import ConvolabError, StoreInUse
 from convolab.flags.review import add_manual_flag, decide
-from convolab.store import Workbench, current_actor
+from convolab.store import Workbench
 from convolab.widgets._feedback import error_text, reporting
 from convolab.widgets._html import TABLE_CSS, download_link, esc, fmt_duration, fmt_time, fmt_value
 from convolab.widgets.audio_player import AudioPlayer
+from convolab.widgets.page_store import PageStore, session
 
 __all__ = ["ConversationDetail", "render_fields", "render_functions", "render_transcript"]
 
@@ -94,9 +96,13 @@ class ConversationDetail(widgets.VBox):
     Parameters
     ----------
     lab
-        The open store.
+        The open store, or a :class:`~convolab.widgets.page_store.PageStore` (dashboards:
+        the file is opened for each action only).
     reviewer
-        Name recorded with decisions and deletes (default: the OS user).
+        Name recorded with decisions, manual flags and deletes (default:
+        :func:`convolab.store.current_actor`, asked at each action: the JupyterHub
+        user, the reviewer ``convolab serve`` identified for this page,
+        ``CONVOLAB_USER``, the OS user).
     on_change
         Called with the conversation id after a delete, a decision or a new flag
         (the dashboard refreshes the table).
@@ -106,10 +112,10 @@ class ConversationDetail(widgets.VBox):
     >>> detail = ConversationDetail(lab); detail.show("c-000001")
     """
 
-    def __init__(self, lab: Workbench, *, reviewer: str | None = None,
+    def __init__(self, lab: Workbench | PageStore, *, reviewer: str | None = None,
                  on_change: Callable[[str], Any] | None = None) -> None:
         self.lab = lab
-        self.reviewer = reviewer or current_actor()
+        self.reviewer = reviewer
         self.on_change = on_change
         self.conversation_id: str | None = None
         self.data: dict[str, Any] | None = None
@@ -119,7 +125,7 @@ class ConversationDetail(widgets.VBox):
         self.menu = widgets.VBox(layout=widgets.Layout(display="none"))
         self.downloads = widgets.HTML()
         self.downloads.add_class("cl-downloads")
-        self.delete_button = widgets.Button(description="Delete", button_style="danger", icon="trash")
+        self.delete_button = widgets.Button(description="🗑 Delete", button_style="danger")  # no icon font: pages load nothing from a CDN
         self.confirm_delete = widgets.Button(description="Confirm delete", button_style="danger")
         self.cancel_delete = widgets.Button(description="Cancel")
         self.delete_box = widgets.HBox([widgets.Label("Delete this conversation for good?"),
@@ -140,7 +146,7 @@ class ConversationDetail(widgets.VBox):
         self.new_severity = widgets.Dropdown(options=["low", "medium", "high"], value="medium",
                                              layout=widgets.Layout(width="90px"))
         self.new_reason = widgets.Text(placeholder="reason")
-        self.add_button = widgets.Button(description="Add flag", icon="flag")
+        self.add_button = widgets.Button(description="🚩 Add flag")
 
         self.menu_button.observe(self._toggle_menu, "value")
         self.delete_button.on_click(lambda _: setattr(self.delete_box.layout, "display", "flex"))
@@ -158,9 +164,18 @@ class ConversationDetail(widgets.VBox):
     # -- showing ---------------------------------------------------------------------------
 
     def show(self, conversation_id: str) -> None:
-        """Load and display one conversation."""
+        """Load and display one conversation (a problem reading the store is shown, not raised)."""
+        try:
+            with session(self.lab, on_wait=lambda exc: self._waiting(f"open {conversation_id}", exc)) as lab:
+                self._show(lab, conversation_id)
+        except ConvolabError as exc:
+            self.layout.display = "flex"
+            self._problem(f"Could not open {conversation_id}: {exc}")
+
+    def _show(self, lab: Workbench, conversation_id: str) -> None:
+        d = lab.conversation(conversation_id)
         self.conversation_id = conversation_id
-        self.data = d = self.lab.conversation(conversation_id)
+        self.data = d
         self.layout.display = "flex"
         self.message.value = ""
         self.title.value = f"<h3>{esc(d['id'])} · {esc(d.get('flow'))} · {esc(d.get('contact'))}</h3>"
@@ -168,8 +183,8 @@ class ConversationDetail(widgets.VBox):
         self.transcript.value = "<h4>Transcript</h4>" + render_transcript(d)
         self.functions.value = render_functions(d)
         self._render_flags(d)
-        self._render_downloads(d)
-        self.player.show(conversation_id)
+        self._render_downloads(lab, d)
+        self.player.show(conversation_id, lab=lab)
         self.chart.children = self._chart(d)
         self.delete_box.layout.display = "none"
 
@@ -190,12 +205,12 @@ class ConversationDetail(widgets.VBox):
             rows.append(widgets.HBox([label, note, confirm, dismiss]))
         self.flag_box.children = rows
 
-    def _render_downloads(self, d: dict[str, Any]) -> None:
+    def _render_downloads(self, lab: Workbench, d: dict[str, Any]) -> None:
         cid = str(d["id"])
         links = []
         for fmt in ("txt", "json", "csv"):
             try:
-                data = self.lab.export(cid, fmt)
+                data = lab.export(cid, fmt)
             except Exception as exc:  # noqa: BLE001 - one failed format must not hide the others
                 links.append(f'<span class="cl-error">Export Transcript ({fmt.upper()}) failed:'
                              f" {esc(error_text(exc))}</span>")
@@ -235,36 +250,62 @@ class ConversationDetail(widgets.VBox):
     def _toggle_menu(self, change: dict[str, Any]) -> None:
         self.menu.layout.display = "flex" if change["new"] else "none"
 
-    def _decide(self, flag_id: int, decision: str, note: str) -> None:
-        decide(self.lab, flag_id, decision, reviewer=self.reviewer, note=note or None)
+    def _problem(self, text: str) -> None:
+        self.message.value = f'<div class="cl-problem">⚠ {esc(text)}</div>'
+
+    def _waiting(self, what: str, exc: Exception) -> None:
+        # Shown while the click waits for another process's write (the kernel is busy waiting).
+        self.message.value = (f'<div class="cl-waiting">⏳ Waiting to {esc(what)}: {esc(exc)}.'
+                              " Your click goes through when it is free.</div>")
+
+    def _act(self, what: str, action: Callable[[Workbench], Any]) -> bool:
+        """Run one user action in one store session; a failure is shown, never dropped.
+
+        The action, the refreshed view and the dashboard's refresh (``on_change``)
+        share the session, so a file store is opened once per click.
+        """
         cid = self.conversation_id
-        assert cid is not None
-        self.show(cid)
-        self.message.value = f"<b>Flag {decision}.</b>"
-        if self.on_change:
-            self.on_change(cid)
+        try:
+            with session(self.lab, on_wait=lambda exc: self._waiting(what, exc)) as lab:
+                action(lab)
+                if self.conversation_id is not None:
+                    self._show(lab, self.conversation_id)
+                if self.on_change and cid is not None:
+                    self.on_change(cid)
+        except StoreInUse as exc:  # another process's long write: nothing was saved, say so
+            self._problem(f"Not saved: {what} failed: {exc}")
+            return False
+        # Any other failure propagates to the click's reporting() wrapper: "<Action> failed: why".
+        return True
+
+    def _decide(self, flag_id: int, decision: str, note: str) -> None:
+        done = self._act(f"{decision[:-2]} flag", lambda lab: decide(
+            lab, flag_id, decision, reviewer=self.reviewer, note=note or None))
+        if done:
+            self.message.value = f'<b class="cl-done">Flag {esc(decision)}.</b>'
 
     def _add_flag(self, _button: widgets.Button) -> None:
         criterion = self.new_criterion.value.strip()
         if not criterion or self.conversation_id is None:
-            self.message.value = "<b>Give the flag a criterion.</b>"
+            self._problem("Give the flag a criterion.")
             return
-        add_manual_flag(self.lab, self.conversation_id, criterion, severity=self.new_severity.value,
-                        reason=self.new_reason.value.strip() or "added by a reviewer", reviewer=self.reviewer)
-        self.new_criterion.value = self.new_reason.value = ""
         cid = self.conversation_id
-        self.show(cid)
-        if self.on_change:
-            self.on_change(cid)
+        done = self._act("add flag", lambda lab: add_manual_flag(
+            lab, cid, criterion, severity=self.new_severity.value,
+            reason=self.new_reason.value.strip() or "added by a reviewer", reviewer=self.reviewer))
+        if done:
+            self.new_criterion.value = self.new_reason.value = ""
 
     def _delete(self, _button: widgets.Button) -> None:
         cid = self.conversation_id
         if cid is None:
             return
-        self.lab.delete(cid, actor=self.reviewer)
-        self.player.clear()
-        self.conversation_id = self.data = None
-        self.layout.display = "none"
-        self.menu_button.value = False
-        if self.on_change:
-            self.on_change(cid)
+
+        def delete(lab: Workbench) -> None:
+            lab.delete(cid, actor=self.reviewer)
+            self.conversation_id = self.data = None
+
+        if self._act("delete", delete):
+            self.player.clear()
+            self.layout.display = "none"
+            self.menu_button.value = False

@@ -23,6 +23,7 @@ from convolab.reports.model import Report, store_days
 from convolab.reports.publish import TILE_CSS, render_tiles
 from convolab.store import ConversationFilter, Workbench
 from convolab.widgets._html import esc
+from convolab.widgets.page_store import PageStore, session
 from convolab.widgets.table import ConversationTable
 
 __all__ = ["KpiTiles", "ReportCharts", "ReportDashboard"]
@@ -227,13 +228,15 @@ class ReportDashboard(widgets.VBox):
         The report on screen.
     """
 
-    def __init__(self, lab: Workbench, *, since: date | None = None, until: date | None = None,
+    def __init__(self, lab: Workbench | PageStore, *, since: date | None = None, until: date | None = None,
                  flow: str | None = None, platform: str | None = None, page_size: int = 20) -> None:
         self.lab = lab
         self.report: Report | None = None
         self._charts: list[Chart] = []
         self._busy = False
-        self.first_day, self.last_day = store_days(lab)
+        with session(lab) as opened:  # a dashboard's PageStore opens a file store for this read only
+            self.first_day, self.last_day = store_days(opened)
+            flows, platforms = list_flows(opened), list_platforms(opened)
 
         small = widgets.Layout(width="190px")
         dates = widgets.Layout(width="230px")
@@ -241,9 +244,9 @@ class ReportDashboard(widgets.VBox):
                                        description="Period", layout=widgets.Layout(width="290px"))
         self.since = widgets.DatePicker(description="From", value=since, layout=dates)
         self.until = widgets.DatePicker(description="To", value=until, layout=dates)
-        self.flow = widgets.Dropdown(options=[_ANY, *list_flows(lab)], value=flow or _ANY, description="Flow",
+        self.flow = widgets.Dropdown(options=[_ANY, *flows], value=flow or _ANY, description="Flow",
                                      layout=widgets.Layout(width="280px"))
-        self.platform = widgets.Dropdown(options=[_ANY, *list_platforms(lab)], value=platform or _ANY,
+        self.platform = widgets.Dropdown(options=[_ANY, *platforms], value=platform or _ANY,
                                          description="Platform", layout=small)
         for control in (self.preset, self.since, self.until, self.flow, self.platform):
             control.observe(self._on_control, "value")
@@ -303,7 +306,8 @@ class ReportDashboard(widgets.VBox):
         flow = None if self.flow.value == _ANY else self.flow.value
         platform = None if self.platform.value == _ANY else self.platform.value
         try:
-            report = build_report(self.lab, since=since, until=until, flow=flow, platform=platform)
+            with session(self.lab) as lab:
+                report = build_report(lab, since=since, until=until, flow=flow, platform=platform)
         except ValueError as exc:  # e.g. From after To: say so, keep the last report on screen
             self.summary.value = f'<p class="cl-report-note">{esc(exc)}</p>'
             return

@@ -11,9 +11,11 @@ import ipywidgets as widgets
 import traitlets
 
 from convolab.conversations import PLATFORMS, STATUSES
+from convolab.errors import ConvolabError, StoreInUse
 from convolab.store import ConversationFilter, Workbench
 from convolab.widgets._feedback import error_html, reporting
 from convolab.widgets._html import TABLE_CSS, TABLE_HEADERS, esc, render_table
+from convolab.widgets.page_store import PageStore, session
 
 __all__ = ["ConversationTable", "TableView"]
 
@@ -30,6 +32,7 @@ _SORTS = (
     ("Functions", "functions"),
 )
 _ANY = "(any)"
+_WRAP = {"flex_flow": "row wrap"}
 #: Sort keys a header click may ask for (every header but Tags).
 HEADER_SORTS = frozenset(key for _, _, key in TABLE_HEADERS if key is not None)
 #: A first click on these headers sorts newest / longest / most first; on the others A to Z.
@@ -79,6 +82,10 @@ class TableView(anywidget.AnyWidget):
     value = traitlets.Unicode("").tag(sync=True)
 
 
+def _problem(exc: Exception) -> str:
+    return f'<div class="cl-problem">⚠ {esc(exc)}; refresh to try again.</div>'
+
+
 def _emotion_labels() -> tuple[str, ...]:
     from convolab.emotions.labels import LABELS  # plain data: no model needed
 
@@ -98,7 +105,8 @@ class ConversationTable(widgets.VBox):
     Parameters
     ----------
     lab
-        The open store.
+        The open store, or a :class:`~convolab.widgets.page_store.PageStore` (dashboards:
+        the file is opened for each refresh only).
     page_size
         Rows per page (50 by default).
     on_select
@@ -120,7 +128,7 @@ class ConversationTable(widgets.VBox):
 
     def __init__(
         self,
-        lab: Workbench,
+        lab: Workbench | PageStore,
         *,
         page_size: int = 50,
         on_select: Callable[[str], Any] | None = None,
@@ -138,7 +146,14 @@ class ConversationTable(widgets.VBox):
         self._quiet = False  # set while several controls change for one refresh
         self._page_ids: list[str] = []
 
-        flows = lab.list_flows()
+        self.notice = widgets.HTML()
+        self.notice.add_class("cl-table-notice")
+        try:
+            with session(lab) as opened:
+                flows = opened.list_flows()
+        except ConvolabError as exc:  # the page still comes up, saying why it is empty
+            flows = []
+            self.notice.value = _problem(exc)
         small = widgets.Layout(width="160px")
         self.status = widgets.Dropdown(options=[_ANY, *STATUSES], description="Status", layout=small)
         self.flow = widgets.Dropdown(options=[_ANY, *flows], description="Flow", layout=widgets.Layout(width="240px"))
@@ -146,15 +161,17 @@ class ConversationTable(widgets.VBox):
         # "(any)" is a string value: a Dropdown whose value is None shows as blank.
         self.flagged = widgets.Dropdown(
             options=[(_ANY, _ANY), ("flagged 🚩", True), ("not flagged", False)],
-            value=_ANY if flagged is None else flagged, description="Flagged", layout=small,
+            value=_ANY if flagged is None else flagged, description="Flagged",
+            layout=widgets.Layout(width="185px"),
         )
         labels = _emotion_labels()
         self.emotion = (
             widgets.Dropdown(options=[_ANY, *labels], description="Emotion", layout=small)
             if labels else widgets.Text(description="Emotion", layout=small)
         )
-        self.since = widgets.DatePicker(description="From", layout=small)
-        self.until = widgets.DatePicker(description="To", layout=small)
+        # Wide enough for the browser's whole mm/dd/yyyy field beside its label.
+        self.since = widgets.DatePicker(description="From", layout=widgets.Layout(width="215px"))
+        self.until = widgets.DatePicker(description="To", layout=widgets.Layout(width="215px"))
         self.search = widgets.Text(placeholder="search transcripts", description="Search", continuous_update=False)
         self.sort = widgets.Dropdown(options=_SORTS, value=sort, description="Sort", layout=small)
         self.descending = widgets.ToggleButton(value=descending, description="▼ desc", layout=widgets.Layout(width="80px"))
@@ -181,10 +198,13 @@ class ConversationTable(widgets.VBox):
 
         super().__init__([
             widgets.HTML(TABLE_CSS),
-            widgets.HBox([self.status, self.flow, self.platform, self.flagged]),
-            widgets.HBox([self.emotion, self.since, self.until, self.search]),
-            widgets.HBox([self.sort, self.descending, self.prev_button, self.next_button, self.page_label]),
+            # Controls wrap onto another line on a narrow screen instead of running under the detail view.
+            widgets.HBox([self.status, self.flow, self.platform, self.flagged], layout=_WRAP),
+            widgets.HBox([self.emotion, self.since, self.until, self.search], layout=_WRAP),
+            widgets.HBox([self.sort, self.descending, self.prev_button, self.next_button, self.page_label],
+                         layout=_WRAP),
             self.message,
+            self.notice,
             widgets.HBox([self.rows, self.html], layout=widgets.Layout(width="100%", min_width="0")),
         ])
         self.layout.min_width = "0"  # beside a detail view: shrink and scroll, don't overlap it
@@ -221,13 +241,20 @@ class ConversationTable(widgets.VBox):
         """Re-query the current page (after a filter change, a delete or a decision)."""
         self.message.value = ""
         f = self.filters()
-        self.total = self.lab.count_conversations(f)
-        last = max(0, (self.total - 1) // self.page_size)
-        self.page = min(max(self.page, 0), last)
-        frame = self.lab.list_conversations(
-            f, sort=self.sort.value, descending=self.descending.value,
-            limit=self.page_size, offset=self.page * self.page_size,
-        )
+        try:
+            with session(self.lab, on_wait=self._waiting) as lab:
+                self.total = lab.count_conversations(f)
+                last = max(0, (self.total - 1) // self.page_size)
+                self.page = min(max(self.page, 0), last)
+                frame = lab.list_conversations(
+                    f, sort=self.sort.value, descending=self.descending.value,
+                    limit=self.page_size, offset=self.page * self.page_size,
+                )
+        except StoreInUse as exc:  # a long ingest holds a file store: say so, keep the old page
+            # (any other failure reaches the control's reporting() wrapper: "<Action> failed: why")
+            self.notice.value = _problem(exc)
+            return
+        self.notice.value = ""
         rows = frame.to_dicts()
         self.last_html = render_table(rows, sort=self.sort.value, descending=self.descending.value,
                                       selected=self.selected)
@@ -244,6 +271,9 @@ class ConversationTable(widgets.VBox):
             self.rows.value = self.selected if self.selected in ids else None
         finally:
             self._updating = False
+
+    def _waiting(self, exc: Exception) -> None:
+        self.notice.value = f'<div class="cl-waiting">⏳ Waiting for the store: {esc(exc)}.</div>'
 
     def sort_by(self, key: str) -> None:
         """Sort by a column, as a click on its header does.

@@ -1,19 +1,17 @@
-"""Browser-test fixtures: a small store, Voila serving a dashboard on 127.0.0.1, Debian's chromium.
+"""Browser-test fixtures: a small store, ``convolab serve`` on 127.0.0.1, Debian's chromium.
 
-Reusable by every dashboard's tests: ``voila_server("live_monitor")`` starts
-any notebook in ``dashboards/`` against the ``browser_store`` (or another
-store passed as ``db=``).
+Reusable by every dashboard's tests: ``voila_server("live_monitor")`` runs the real
+``convolab serve`` (Voila behind its token and Host/Origin check) for any dashboard in
+``convolab/dashboards/`` against the ``browser_store`` (or another store passed as
+``db=``), and returns the URL with the token.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import socket
 import struct
 import subprocess
-import sys
 import time
 import wave
 from collections.abc import Callable, Iterator
@@ -24,6 +22,7 @@ import pytest
 import convolab
 from convolab.audio import set_recordings_root
 from convolab.generate import write_conversations
+from tests.serving import TOKEN, start_serve, stop
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -155,71 +154,33 @@ def browser_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"voila exited early with code {proc.returncode}")
-        try:
-            # A TCP connect only: a GET / would start a kernel that holds the DuckDB lock.
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.25)
-    raise TimeoutError(f"voila did not listen on 127.0.0.1:{port} within {timeout}s")
-
-
 @pytest.fixture(scope="session")
 def voila_server(browser_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., str]]:
-    """Factory: ``voila_server("qa_review", db=None, cull_idle_s=2) -> base URL``; servers stop at
-    session end. A heavier page (the manager report ships plotly.js) may need longer than 2 s
-    from its kernel going idle to its websocket connecting on a busy machine: pass ``cull_idle_s``."""
+    """Factory: ``voila_server("qa_review", db=None) -> URL with ?token=``; servers stop at session end."""
     procs: list[subprocess.Popen] = []
     started: dict[tuple[str, str], str] = {}
 
-    def start(notebook: str, *, db: Path | None = None, cull_idle_s: float = 2) -> str:
+    def start(notebook: str, *, db: Path | None = None) -> str:
         db = db or browser_store
         key = (notebook, str(db))
         if key in started:
             return started[key]
-        path = REPO / "dashboards" / f"{notebook}.ipynb"
-        assert path.is_file(), f"{path} is missing"
-        port = _free_port()
-        log = (tmp_path_factory.mktemp("voila-log") / f"{notebook}.log").open("w")
-        env = {**os.environ, "CONVOLAB_DB": str(db)}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "voila", str(path), f"--port={port}", "--no-browser",
-             "--Voila.ip=127.0.0.1", "--strip_sources=True", "--VoilaExecutor.timeout=120",
-             # A page's kernel holds DuckDB's write lock: cull it soon after the page goes away
-             # so that the next page (or a reload) can open the store.
-             f"--MappingKernelManager.cull_idle_timeout={cull_idle_s:g}", "--MappingKernelManager.cull_interval=1"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
+        log = tmp_path_factory.mktemp("serve-log") / f"{notebook}.log"
+        proc, port = start_serve(notebook, db, log)
         procs.append(proc)
-        _wait_for_port(port, proc)
-        started[key] = url = f"http://127.0.0.1:{port}/"
+        started[key] = url = f"http://127.0.0.1:{port}/?token={TOKEN}"
         return url
 
     yield start
     for proc in procs:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 @pytest.fixture(scope="session")
 def chromium(playwright):
     """A headless Debian chromium through Playwright's sync API."""
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+        pytest.fail(f"{CHROMIUM} is not installed: `make system-deps` installs Debian's chromium")
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)  # tests/conftest.py
     yield browser
     browser.close()
@@ -229,9 +190,31 @@ def chromium(playwright):
 def page(chromium):
     """A fresh page (downloads accepted) per test."""
     context = chromium.new_context(accept_downloads=True, viewport={"width": 1600, "height": 1000})
+    # Nothing may be fetched from outside the dashboard's own server (no CDN, no network at
+    # run time): such requests are refused here and fail the test.
+    outside: list[str] = []
+
+    def refuse(route) -> None:  # noqa: ANN001 - a playwright Route
+        outside.append(route.request.url)
+        route.abort()
+
+    context.route(lambda url: not url.startswith(("http://127.0.0.1", "http://localhost", "data:", "blob:")), refuse)
     pg = context.new_page()
     pg.set_default_timeout(60_000)
     yield pg
+    close(context)
+    assert not outside, f"the page requested resources outside its server: {sorted(set(outside))[:5]}"
+
+
+def close(context) -> None:
+    """Close a browser context as a person closes tabs: each page's unload tells Voila to shut its
+    kernel down (otherwise the kernel waits out the reconnect window)."""
+    for pg in context.pages:
+        try:
+            pg.close(run_before_unload=True)
+        except Exception:  # noqa: BLE001 - a page that is already gone
+            pass
+    time.sleep(0.5)  # let the unload beacons leave before the context goes
     context.close()
 
 

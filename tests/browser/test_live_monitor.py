@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+import convolab
+
 pytestmark = pytest.mark.browser
 
 ROWS = ".convolab-live-table tr[data-call-id]"
@@ -18,6 +20,7 @@ def live_url(voila_server, tmp_path_factory, monkeypatch):
     monkeypatch.setenv("CONVOLAB_LIVE_POST_SCORING", "0")
     monkeypatch.setenv("CONVOLAB_USER", "browser-supervisor")
     db = tmp_path_factory.mktemp("live-store") / "live.duckdb"
+    convolab.open(db).close()  # an empty store: `convolab serve` serves existing stores only
     return voila_server("live_monitor", db=db), db
 
 

@@ -83,7 +83,7 @@ def wait_for_rows(page, status: str, total: int) -> None:
 
 def test_period_filter_and_drill_down(page, voila_server, report_store, screenshot) -> None:
     page.set_viewport_size({"width": 1366, "height": 768})
-    page.goto(voila_server("manager_report", db=report_store, cull_idle_s=60))
+    page.goto(voila_server("manager_report", db=report_store))
     everything = figures(report_store)
     wait_for_tile(page, "conversations", everything["conversations"])
     page.wait_for_selector(".cl-report-chart[data-chart='statuses'] .main-svg")
