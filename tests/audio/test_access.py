@@ -31,6 +31,7 @@ def test_migration_9_creates_the_audio_tables_with_the_column_names_reports_read
     assert lab.schema_version == schema.SCHEMA_VERSION >= 8
     assert [m.version for m in schema.MIGRATIONS if m.description.startswith("call-recording")] == [9]
     columns = lab.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'audio_analyses'"
+                          " AND table_catalog = current_database()"
                           " ORDER BY ordinal_position").fetchall()
     assert tuple(c for (c,) in columns) == ANALYSIS_COLUMNS
     for table in ("audio_segments", "store_settings"):

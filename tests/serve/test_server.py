@@ -71,7 +71,10 @@ def request(port: int, path: str, *, host: str | None = None, headers: dict[str,
         conn.request(method, path, body=body,
                      headers={"Host": host or f"127.0.0.1:{port}", **(headers or {})})
         reply = conn.getresponse()
-        return reply.status, {k.lower(): v for k, v in reply.getheaders()}, reply.read().decode("utf-8", "replace")
+        headers: dict[str, str] = {}
+        for k, v in reply.getheaders():  # several Set-Cookie headers (login, _xsrf): one per line
+            headers[k.lower()] = f"{headers[k.lower()]}\n{v}" if k.lower() in headers else v
+        return reply.status, headers, reply.read().decode("utf-8", "replace")
     finally:
         conn.close()
 
@@ -129,7 +132,8 @@ def alice_page(team):
     kernel_id = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
                                       body, re.S)[1])["kernelId"]
     (pid,) = kernels(proc) - before
-    return kernel_id, headers["set-cookie"].split(";")[0], pid
+    cookie = "; ".join(line.split(";")[0] for line in headers["set-cookie"].splitlines())
+    return kernel_id, cookie, pid
 
 
 def test_no_token_gets_no_page_and_no_kernel(team) -> None:

@@ -43,6 +43,7 @@ def hold(path: Path, seconds: float) -> subprocess.Popen:
     return proc
 
 
+@pytest.mark.file_only  # a file store's open-per-action behaviour; a team store stays open
 def test_a_page_holds_the_file_only_inside_an_action(store_file) -> None:
     path, cid, flag_id = store_file
     page = PageStore(path)
@@ -59,6 +60,7 @@ def test_a_page_holds_the_file_only_inside_an_action(store_file) -> None:
     assert blocked.returncode != 0 and f"in use by process {os.getpid()}" in blocked.stderr
 
 
+@pytest.mark.file_only  # a file store's open-per-action behaviour; a team store stays open
 def test_nested_sessions_open_the_file_once(store_file) -> None:
     path, cid, flag_id = store_file
     page = PageStore(path)
@@ -73,6 +75,7 @@ def test_nested_sessions_open_the_file_once(store_file) -> None:
     assert "Flag dismissed" in detail.message.value and refreshed == [cid]
 
 
+@pytest.mark.file_only  # a file store's open-per-action behaviour; a team store stays open
 def test_a_click_waits_for_a_brief_writer(store_file) -> None:
     path, cid, flag_id = store_file
     page = PageStore(path, wait=20)
@@ -92,6 +95,7 @@ def test_a_click_waits_for_a_brief_writer(store_file) -> None:
         assert lab.list_flags().filter(flag_id=flag_id)["decision"][0] == "confirmed"
 
 
+@pytest.mark.file_only  # a file store's open-per-action behaviour; a team store stays open
 def test_a_click_the_store_cannot_take_says_not_saved_naming_the_holder(store_file) -> None:
     path, cid, flag_id = store_file
     page = PageStore(path, wait=0.3)
