@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import duckdb
 
 from convolab.store.schema.core import V1_CORE
+from convolab.store.schema.embeddings import V8_EMBEDDINGS
 from convolab.store.schema.emotions import V2_EMOTIONS
 from convolab.store.schema.flags import V3_FLAGS
 from convolab.store.schema.live import V4_LIVE
@@ -49,6 +50,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "indexes for conversations-table pages", V5_PAGE_INDEXES),
     Migration(6, "pre-sorted order tables for conversations-table pages", V6_TABLE_ORDERS),
     Migration(7, "table-page summaries on conversations instead of child indexes", V7_PAGE_SUMMARIES),
+    Migration(8, "sentence embeddings for meaning-based review criteria", V8_EMBEDDINGS),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
