@@ -90,14 +90,16 @@ def test_choose_prefers_recall_at_the_target_then_the_middle_of_ties():
 def test_calibrate_fits_thresholds_with_cross_validation(labelled_lab):
     (result,) = calibrate(labelled_lab, [SLOW], labels="ground_truth", target_precision=0.9, folds=5)
     assert result.status == "calibrated" and result.labelled == 67 and result.positives == 26
-    assert result.before["gap_s"] == 5 and result.params["gap_s"] in (20, 30, 40)
+    # 10 s is the lowest threshold at precision >= 0.9 (26/27: only odd-slow is wrong) and keeps
+    # every positive (odd-fast's 12 s included): the highest recall at the target wins.
+    assert result.before["gap_s"] == 5 and result.params["gap_s"] == 10
     assert result.fit["precision"] >= 0.9 and result.fit["recall"] >= 0.9
     cv = result.cv
     assert cv["tp"] + cv["fn"] == 26  # every labelled conversation predicted once, out of fold
     assert cv["precision"] >= 0.9 and cv["recall"] >= 0.9
     assert cv["precision_ci"][0] < cv["precision"] <= cv["precision_ci"][1]
-    # At the default (5 s) every call is flagged: precision 26/67.
-    assert result.default["precision"] == pytest.approx(26 / 67)
+    # At the default (5 s) the 28 fine calls of 5-9 s are flagged too: precision 26/55.
+    assert result.default["precision"] == pytest.approx(26 / 55)
 
 
 def test_calibrated_file_round_trips_and_flag_accepts_it(labelled_lab, tmp_path):
@@ -117,15 +119,16 @@ def test_calibrated_file_round_trips_and_flag_accepts_it(labelled_lab, tmp_path)
 def test_calibrate_on_reviewer_decisions(labelled_lab):
     run_flags(labelled_lab, [SLOW.with_params(gap_s=10)])
     flags = labelled_lab.list_flags(criterion="slow_agent_response").to_dicts()
-    assert len(flags) == 28  # 25 slow, odd-slow, odd-fast, and nothing else
+    assert len(flags) == 27  # 25 slow, odd-slow, odd-fast, and nothing else
     for f in flags:
         if f["conversation_id"] in ("odd-fast", "odd-slow"):
             dismiss_flag(labelled_lab, f["flag_id"], reviewer="qa")
         else:
             confirm_flag(labelled_lab, f["flag_id"], reviewer="qa")
     (result,) = calibrate(labelled_lab, [SLOW], labels="decisions", target_precision=0.95, folds=3)
-    assert result.labelled == 28 and result.positives == 26
-    assert result.params["gap_s"] in (20, 30, 40) and result.fit["precision"] == 1.0
+    assert result.labelled == 27 and result.positives == 25
+    # 20, 30 and 40 s all drop odd-fast (12 s) and keep every confirmed flag: the middle one wins.
+    assert result.params["gap_s"] == 30 and result.fit["precision"] == pytest.approx(25 / 26)
     (none,) = calibrate(labelled_lab, [Criterion("other", "turns > :n", params={"n": 1}, tune={"n": [1, 2]})],
                         labels="decisions")
     assert none.status == "no labels"

@@ -139,7 +139,7 @@ def test_evidence_names_the_message_and_the_exemplar(meaning_lab):
 
 
 def test_an_unlike_exemplar_vetoes_its_near_neighbours(meaning_lab):
-    like = {"like": ["I want to cancel my subscription"]}
+    like = {"like": ["I want to cancel my phone contract", "I'm closing my account and leaving"]}
     bare = Criterion("leave", "customer_means(:ex) >= 0.45", params={"ex": like})
     vetoed = Criterion("leave", "customer_means(:ex) >= 0.45",
                        params={"ex": {**like, "unlike": ["my brother wants to cancel his contract"]}})
