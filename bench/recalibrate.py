@@ -25,8 +25,17 @@ them) or when exemplar phrases change. It only ever sees the *tuning* split:
 Then check the held-out split and the generator with ``bench/real_quality.py``
 (never tune on what it prints for held-out).
 
-    python bench/recalibrate.py --sets /tmp/real-sets [--work DIR] [--target NAME=P|f1 ...]
-                                [--no-bookings] [--write-default]
+    python bench/recalibrate.py [--source /work/realdata | --sets DIR] [--work DIR]
+                                [--target NAME=P|f1 ...] [--no-bookings] [--reuse] [--write-default]
+
+One command after the emotion model changes (builds the sets from the local
+copies in ``--source`` when ``--sets`` is not given, re-scores with the
+installed model, refits and writes the shipped defaults)::
+
+    python bench/recalibrate.py --source /work/realdata --work /tmp/recal --write-default
+
+``--reuse`` skips ingest and scoring when ``--work`` already holds a store scored
+with the *current* model (exemplar changes only); never after a model change.
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ from typing import Any
 import yaml
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "real_data"))
 DEFAULT_YML = HERE.parent / "convolab" / "flags" / "default.yml"
 SETS = ("twcs", "maia", "multiwoz", "abcd")
 
@@ -102,7 +112,10 @@ def patch_default(text: str, changes: dict[str, dict[str, float]]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", type=Path, required=True, help="sets built by bench/real_data/build.py")
+    parser.add_argument("--sets", type=Path, default=None,
+                        help="sets built by bench/real_data/build.py (default: build them from --source)")
+    parser.add_argument("--source", type=Path, default=Path("/work/realdata"),
+                        help="local copies of the sources (used when --sets is not given)")
     parser.add_argument("--work", type=Path, default=None, help="folder for the store and files (default: temp)")
     parser.add_argument("--target", action="append", default=None,
                         help=f"NAME=PRECISION or NAME=f1 (default: {' '.join(TARGETS)}; others f1)")
@@ -119,7 +132,15 @@ def main() -> int:
     work = args.work or Path(tempfile.mkdtemp(prefix="recalibrate-"))
     work.mkdir(parents=True, exist_ok=True)
 
-    records = tuning_records(args.sets, bookings=not args.no_bookings)
+    sets = args.sets
+    if sets is None:
+        from build import build  # bench/real_data/build.py
+
+        sets = work / "sets"
+        t = time.perf_counter()
+        build(args.source, sets)
+        print(f"  built the sets from {args.source} into {sets}: {time.perf_counter() - t:.0f} s", flush=True)
+    records = tuning_records(sets, bookings=not args.no_bookings)
     source = work / "tuning.jsonl"
     source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     labelled = sum(1 for r in records if r.get("ground_truth"))

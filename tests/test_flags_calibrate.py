@@ -175,3 +175,24 @@ def test_eval_flags_cli_prints_no_labels(labelled_lab):
     assert result.exit_code == 0, result.output
     line = next(x for x in result.output.splitlines() if x.startswith("agent_loop"))
     assert "no labels" in line and "0.000" not in line
+
+
+
+def test_a_guard_bounds_the_share_of_tagged_conversations_flagged(labelled_lab, write_jsonl):
+    # Ten unreviewed calls tagged channel=booking answer in 35 s. On the reviewers' decisions
+    # alone 20, 30 and 40 s tie (the middle, 30, wins); 20 and 30 would flag every booking call,
+    # so the guard leaves 40.
+    guarded = [{**timed(f"book-{i}", 35, slow_label=False), "tags": {"channel": "booking"}} for i in range(10)]
+    labelled_lab.ingest(write_jsonl(guarded, name="guarded.jsonl"))
+    run_flags(labelled_lab, [SLOW.with_params(gap_s=10)])
+    for f in labelled_lab.list_flags(criterion="slow_agent_response").to_dicts():
+        if f["conversation_id"].startswith("odd-"):
+            dismiss_flag(labelled_lab, f["flag_id"], reviewer="qa")
+        elif f["conversation_id"].startswith("slow-"):
+            confirm_flag(labelled_lab, f["flag_id"], reviewer="qa")
+    (free,) = calibrate(labelled_lab, [SLOW], labels="decisions", target_precision=0.95, folds=3)
+    (held,) = calibrate(labelled_lab, [SLOW], labels="decisions", target_precision=0.95, folds=3,
+                        guard=("channel", "booking"), guard_share=0.02)
+    assert free.params["gap_s"] == 30 and free.guard_share is None
+    assert held.params["gap_s"] == 40 and held.guard_share == 0.0
+    assert held.labelled == free.labelled == 27  # reviewed calls only; the booking calls are not labels
