@@ -11,7 +11,8 @@ measurable on demo data. Planted conditions are exclusive by construction:
 ordinary conversations avoid their keywords, gaps and repetitions, and their
 customers say nothing strongly negative. A frustrated customer says two angry
 lines and then recovers; a customer whose sentiment worsens opens warmly and
-ends, after bad news, on disappointed or sad lines (their last words). Requests
+ends, after bad news, on sad or disapproving lines (their last words; not
+disappointment, which the criteria read as frustration). Requests
 for a person, escalations and intents to leave come in varied wording.
 """
 
@@ -131,7 +132,7 @@ _WARM_OPENER = ["Hi! Thanks so much for picking up so quickly.", "Good morning! 
 _BAD_NEWS = ["Unfortunately I can't change that today.", "I'm afraid the earliest fix is next month.",
              "I'm sorry, that charge can't be refunded."]
 _DISMAYED = ["Hmm, that's not good news at all.", "That's sad to hear.", "I don't like the sound of that.",
-             "Oh, that's really disappointing.", "That's a real shame, I'm disappointed.",
+             "Oh, that's a real shame.", "That's sad news, honestly.",
              "I'm sad to hear that, honestly."]
 # Requests, threats and intents in varied wording: the meaning-based criteria must
 # not depend on one keyword. None of these appears in ordinary conversations.
