@@ -16,9 +16,19 @@
    tuner path (precision/recall of one threshold value, no flags written).
 
     python bench/flags.py [--conversations 1000000] [--pandas-sample 20000] [--retune 100000]
+                          [--embed-sample 2000]
 
 Emotion criteria are included but see no scores (they evaluate to NULL), as in
-an unscored store. Absolute times drift on shared machines; read the ratios.
+an unscored store. Criteria that read meaning (``asked_for_human``,
+``legal_or_complaint``, ``churn_intent``, the wording part of
+``frustrated_customer``) embed the customer sentences first: that step is timed
+on its own (``embed``), once from scratch and once again (incremental: nothing
+new), and the synthetic store has few distinct sentences, so its cost on real
+text, where nearly every sentence is new, is printed per sentence as well
+(``--embed-sample`` distinct sentences). The pandas side matches keywords where
+convolab matches meaning (a row-wise embedding per message would only make it
+slower, so the ratio is conservative). Absolute times drift on shared machines;
+read the ratios.
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ import pandas as pd
 import convolab
 from convolab.flags import load_criteria, run_flags
 from convolab.flags.criteria import _compile
+from convolab.flags.embeddings import embed_store, load_encoder
 from convolab.flags.features import ensure_features
 from convolab.flags.tuning import _scores
 
@@ -76,7 +87,15 @@ def synthesise(lab: convolab.Workbench, n: int) -> None:
 
 
 HUMAN = re.compile(r"(?i)\b(human|real person|representative|speak to (an? )?(agent|person|someone))\b")
-LEGAL = re.compile(r"(?i)\b(lawyer|attorney|sue|lawsuit|formal complaint|regulator|ombudsman|cancel my (account|service))\b")
+LEGAL = re.compile(r"(?i)\b(lawyer|attorney|sue|lawsuit|formal complaint|regulator|ombudsman)\b")
+CHURN = re.compile(r"(?i)\b(cancel my (account|subscription)|close my account|switch(ing)? to)\b")
+
+
+def _robust_z(values: pd.Series, groups: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(median, MAD-scaled SD) of values per group, aligned to the rows."""
+    med = values.groupby(groups).transform("median")
+    sd = (values - med).abs().groupby(groups).transform("median") * 1.4826
+    return med, sd
 
 
 def pandas_flags(conv: pd.DataFrame, msgs: pd.DataFrame, calls: pd.DataFrame) -> pd.DataFrame:
@@ -86,6 +105,33 @@ def pandas_flags(conv: pd.DataFrame, msgs: pd.DataFrame, calls: pd.DataFrame) ->
     mad = (log_d - conv["flow"].map(med)).abs().groupby(conv["flow"]).median() * 1.4826
     msgs_by = dict(tuple(msgs.groupby("conversation_id")))
     calls_by = dict(tuple(calls.groupby("conversation_id")))
+    # Reply times per conversation (next agent message after a customer's last line),
+    # then the flow-relative z of the log slowest reply, with the platform as fallback.
+    replies: dict[str, list[float]] = {}
+    for cid, m in msgs_by.items():
+        rows = m.sort_values("seq").to_dict("records")
+        out = []
+        for k, r in enumerate(rows):
+            if r["role"] != "customer" or (k + 1 < len(rows) and rows[k + 1]["role"] == "customer"):
+                continue
+            nxt = next((x for x in rows[k + 1:] if x["role"] in ("agent", "human_agent")), None)
+            if nxt is not None and pd.notna(nxt["sent_at"]) and pd.notna(r["sent_at"]):
+                out.append((nxt["sent_at"] - r["sent_at"]).total_seconds())
+        replies[cid] = out
+    slow = conv[["id", "flow", "platform"]].assign(
+        slowest=conv["id"].map(lambda c: max(replies.get(c) or [float("nan")])),
+        median=conv["id"].map(lambda c: pd.Series(replies.get(c) or [float("nan")]).median()))
+    slow = slow[slow["slowest"].notna()].assign(ln=lambda d: d["slowest"].clip(lower=1).map(math.log))
+    fmed, fsd = _robust_z(slow["ln"], slow["flow"])
+    pmed, psd = _robust_z(slow["ln"], slow["platform"])
+    fn = slow.groupby("flow")["ln"].transform("size")
+    pn = slow.groupby("platform")["ln"].transform("size")
+    z = ((slow["ln"] - fmed) / fsd).where((fn >= 20) & (fsd > 0))
+    z = z.where(fn >= 20, ((slow["ln"] - pmed) / psd).where((pn >= 20) & (psd > 0)))
+    z_of = dict(zip(slow["id"], z, strict=True))
+    typical = slow.groupby("flow")["median"].transform("median").where(fn >= 20,
+                                                                       slow.groupby("platform")["median"].transform("median").where(pn >= 20))
+    typical_of = dict(zip(slow["flow"], typical, strict=True))
 
     def one(row: pd.Series) -> list[str]:
         m = msgs_by.get(row["id"])
@@ -106,6 +152,8 @@ def pandas_flags(conv: pd.DataFrame, msgs: pd.DataFrame, calls: pd.DataFrame) ->
                 out.append("asked_for_human")
             if cust.map(lambda t: bool(LEGAL.search(t))).any():
                 out.append("legal_or_complaint")
+            if cust.map(lambda t: bool(CHURN.search(t))).any():
+                out.append("churn_intent")
             agent = m[m["role"] == "agent"]["text"].tolist()
             if any(a == b for a, b in zip(agent, agent[1:], strict=False)):
                 out.append("agent_repeated_reply")
@@ -119,9 +167,12 @@ def pandas_flags(conv: pd.DataFrame, msgs: pd.DataFrame, calls: pd.DataFrame) ->
                     reply = g if reply is None else max(reply, g)
                 elif row["ended_at"] is not None:
                     unanswered = (row["ended_at"] - r["sent_at"]).total_seconds()
-        if unanswered is not None and row["status"] == "abandoned" and unanswered >= 20:
+        typ = typical_of.get(row["flow"])
+        if (unanswered is not None and row["status"] == "abandoned" and unanswered >= 20
+                and (typ is None or pd.isna(typ) or unanswered >= 3 * typ)):
             out.append("abandoned_after_wait")
-        if reply is not None and reply >= 15:
+        zz = z_of.get(row["id"])
+        if reply is not None and reply >= 15 and (zz is None or pd.isna(zz) or zz >= 2.5):
             out.append("slow_agent_response")
         sd = mad.get(row["flow"])
         if sd and abs(math.log(max(row["duration_s"], 1)) - med[row["flow"]]) / sd >= 5:
@@ -136,6 +187,7 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=1_000_000)
     parser.add_argument("--pandas-sample", type=int, default=20_000)
     parser.add_argument("--retune", type=int, default=100_000)
+    parser.add_argument("--embed-sample", type=int, default=2000, help="distinct sentences to time the encoder on")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp())
 
@@ -144,9 +196,18 @@ def main() -> None:
         synthesise(lab, args.conversations)
         print(f"synthesised {args.conversations:,} conversations in {time.perf_counter() - t:.1f} s")
         t = time.perf_counter()
+        done = embed_store(lab)
+        embed_s = time.perf_counter() - t
+        t = time.perf_counter()
+        again = embed_store(lab)
+        print(f"embed: {done['embedded']:,} distinct customer sentences in {embed_s:.1f} s;"
+              f" again (nothing new): {again['embedded']} in {time.perf_counter() - t:.2f} s")
+        t = time.perf_counter()
         counts = run_flags(lab)
         sql_s = time.perf_counter() - t
-        print(f"convolab run_flags (all {len(counts)} built-ins): {sql_s:.2f} s, {sum(counts.values()):,} flags")
+        print(f"convolab run_flags (all {len(counts)} built-ins): {sql_s:.2f} s, {sum(counts.values()):,} flags"
+              f" (+ {embed_s:.1f} s embedding = {sql_s + embed_s:.2f} s)")
+        sql_s += embed_s
         t = time.perf_counter()
         rebuilt = ensure_features(lab, {f for c in load_criteria() for f in _compile(c).features})
         print(f"  checking the cached features are current: {(time.perf_counter() - t) * 1000:.0f} ms"
@@ -171,6 +232,23 @@ def main() -> None:
               f"{len(pd_set ^ sql_set):,} different")
         print(f"pandas apply: {k:,} conversations scaled to {args.conversations:,}: {pd_s:.1f} s")
         print(f"ratio pandas / convolab: {pd_s / sql_s:.1f}x (goal >= 20x)")
+
+    if args.embed_sample:
+        # Real text is nearly all distinct: the per-sentence cost of the encoder decides.
+        import random
+
+        rng = random.Random(0)
+        words = ("my order bill account phone refund delivery password app router charge plan card "
+                 "still again never please today why cannot twice help manager cancel switch late").split()
+        sentences = [" ".join(rng.choice(words) for _ in range(rng.randint(6, 18))) + f" {i}."
+                     for i in range(args.embed_sample)]
+        encoder = load_encoder()
+        encoder.encode(sentences[:32])  # warm up
+        t = time.perf_counter()
+        encoder.encode(sentences)
+        rate = len(sentences) / (time.perf_counter() - t)
+        print(f"embedding distinct sentences (6-18 words): {rate:,.0f} sentences/s on this machine;"
+              f" e.g. 100,000 new customer messages of ~2 sentences: {200_000 / rate / 60:.0f} min")
 
     with convolab.open(work / "retune.duckdb") as lab:
         synthesise(lab, args.retune)

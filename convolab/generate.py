@@ -10,8 +10,10 @@ the record's ``ground_truth`` list, so precision and recall of the flags are
 measurable on demo data. Planted conditions are exclusive by construction:
 ordinary conversations avoid their keywords, gaps and repetitions, and their
 customers say nothing strongly negative. A frustrated customer says two angry
-lines and then calms down; a customer whose sentiment worsens opens warmly and
-ends, after bad news, on worried or dismayed lines (their last words).
+lines and then recovers; a customer whose sentiment worsens opens warmly and
+ends, after bad news, on sad or disapproving lines (their last words; not
+disappointment, which the criteria read as frustration). Requests
+for a person, escalations and intents to leave come in varied wording.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ PLANTED: dict[str, float] = {
     "technical_failure": 0.03,
     "agent_repeated_reply": 0.03,
     "legal_or_complaint": 0.03,
+    "churn_intent": 0.03,
     "duration_anomaly": 0.02,
     "slow_agent_response": 0.03,
 }
@@ -86,7 +89,8 @@ PLANTED: dict[str, float] = {
 _FIRST = ["Ana", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jon", "Kemi", "Liam"]
 _LANG = [("en", 0.82), ("es", 0.12), ("fr", 0.06)]
 
-# Customer lines by emotion; none contains a planted keyword (human, lawyer, cancel...).
+# Customer lines by emotion; none asks for a person, escalates, threatens to leave
+# or sounds frustrated (what the planted lines below do).
 # Openers name the issue; the other moods are what customers say later in a call.
 _OPENER = {
     "neutral": ["I'm calling about my {issue}.", "It's about the {issue}.",
@@ -110,7 +114,7 @@ _CUSTOMER = {
 }
 _MIDDLE_MOODS = ["neutral", "curiosity", "confusion"]
 _CLOSING_MOODS = ["gratitude", "relief", "approval", "joy"]
-# A frustrated customer says two of these (anger, annoyance, disappointment), then calms down.
+# A frustrated customer says two of these (anger, annoyance, disappointment) ...
 _ANGRY = ["This is ridiculous, why is my bill so high again?!", "I'm furious, this is the third time this month!",
           "This is absolutely unacceptable and I'm fed up.", "I am so angry, nothing you do ever works!",
           "Are you kidding me? This is outrageous!", "I'm really disappointed, this keeps happening.",
@@ -118,7 +122,9 @@ _ANGRY = ["This is ridiculous, why is my bill so high again?!", "I'm furious, th
           "This is so frustrating, why can't you just fix it?", "Honestly this is infuriating.",
           "I'm really angry about how I've been treated.", "Stop wasting my time, this is ridiculous.",
           "I'm extremely disappointed with your service."]
-_CALMER = ["Okay, fine.", "Alright, please just sort it out.", "Fine, go ahead.", "Okay, let's get it fixed then."]
+# ... and recovers once the agent fixes it: frustration was a peak, the mood did not end worse.
+_CALMER = ["Oh good, that's a relief, thank you.", "Great, that's sorted then, I'm happy now.",
+           "Perfect, thank you for fixing it.", "Okay, that's much better, thanks a lot!"]
 # Sentiment that worsens: the customer opens warmly and, after bad news, ends on
 # worried, sad or disapproving lines (negative, but not an angry outburst).
 _WARM_OPENER = ["Hi! Thanks so much for picking up so quickly.", "Good morning! Happy to finally get through.",
@@ -126,12 +132,20 @@ _WARM_OPENER = ["Hi! Thanks so much for picking up so quickly.", "Good morning! 
 _BAD_NEWS = ["Unfortunately I can't change that today.", "I'm afraid the earliest fix is next month.",
              "I'm sorry, that charge can't be refunded."]
 _DISMAYED = ["Hmm, that's not good news at all.", "That's sad to hear.", "I don't like the sound of that.",
-             "Oh no, that's terrible news.", "I'm worried now, that doesn't sound good.",
-             "That doesn't sound right to me at all."]
+             "Oh, that's a real shame.", "That's sad news, honestly.",
+             "I'm sad to hear that, honestly."]
+# Requests, threats and intents in varied wording: the meaning-based criteria must
+# not depend on one keyword. None of these appears in ordinary conversations.
 _HUMAN = ["I want to speak to a human, please.", "Can I talk to a real person?",
-          "Get me a representative right now.", "Let me speak to someone, not a bot."]
+          "Get me a representative right now.", "Let me speak to someone, not a bot.",
+          "Could I get a supervisor on the line?", "Please have someone call me back about this.",
+          "Transfer me to an agent, please.", "I'd like to talk to your manager."]
 _LEGAL = ["If this isn't fixed I'm calling my lawyer.", "I want to file a formal complaint.",
-          "I'll report this to the regulator.", "I would like to cancel my account, please."]
+          "I'll report this to the regulator.", "I'm going to report you to the Better Business Bureau.",
+          "I'll dispute this charge with my bank.", "I'm going to post about this everywhere online."]
+_CHURN = ["I would like to cancel my account, please.", "That's it, I'm switching to another provider.",
+          "Please close my account.", "I'm taking my business elsewhere.",
+          "If this happens again I'm leaving for a competitor.", "How do I cancel my subscription?"]
 _AGENT_OPEN = ["Hi, thanks for calling {brand}. How can I help you today?",
                "Hello! You're through to {brand}'s assistant. What can I do for you?"]
 _AGENT_MID = ["Let me look into that for you.", "I can help with that.", "Thanks, one moment while I check.",
@@ -244,8 +258,8 @@ def _conversation(i: int, rng: random.Random) -> dict[str, Any]:
         c.say("customer", rng.choice(_CUSTOMER["neutral"]))
         c.say("agent", repeated)
     if "frustrated_customer" in planted:
-        # Two angry lines, then the customer calms down: frustration is a peak,
-        # not how the conversation ends (that is sentiment_worsened).
+        # Two angry lines, then the customer is happy again: frustration is a
+        # peak, not how the conversation ends (that is sentiment_worsened).
         first, second = rng.sample(_ANGRY, k=2)
         c.say("customer", first)
         c.say("agent", "I'm sorry about that. Let me see what I can do.")
@@ -256,6 +270,9 @@ def _conversation(i: int, rng: random.Random) -> dict[str, Any]:
     if "legal_or_complaint" in planted:
         c.say("customer", rng.choice(_LEGAL))
         c.say("agent", "I've noted that on your account.")
+    if "churn_intent" in planted:
+        c.say("customer", rng.choice(_CHURN))
+        c.say("agent", "I'm sorry to hear that. Let me see what I can do.")
     if "slow_agent_response" in planted:
         c.say("customer", rng.choice(_CUSTOMER["curiosity"]))
         c.say("agent", "Thanks for waiting, I have that now.", gap=(18, 45))

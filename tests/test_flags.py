@@ -34,7 +34,7 @@ CLEAN_MESSAGES = [
 BUILT_INS = [
     "frustrated_customer", "sentiment_worsened", "function_failed", "agent_loop", "asked_for_human",
     "abandoned_after_wait", "technical_failure", "agent_repeated_reply", "legal_or_complaint",
-    "duration_anomaly", "slow_agent_response",
+    "churn_intent", "duration_anomaly", "slow_agent_response",
 ]
 #: Built-ins measured on call recordings (tests/audio/test_store_run.py plants and checks them);
 #: with no analysed recording they never fire.
@@ -74,6 +74,9 @@ PLANTED: dict[str, dict[str, Any]] = {
         ("customer", "It's 42.", 7), ("agent", "Could you repeat your account number?", 9)]),
     "legal_or_complaint": conv("p-legal_or_complaint", messages=[
         *CLEAN_MESSAGES[:3], ("customer", "I will call my lawyer about this.", 8), ("agent", "Noted.", 10)]),
+    "churn_intent": conv("p-churn_intent", messages=[
+        *CLEAN_MESSAGES[:3], ("customer", "Please close my account, I'm moving to a different company.", 8),
+        ("agent", "Noted.", 10)]),
     "duration_anomaly": conv("p-duration_anomaly", duration=2000),
     "slow_agent_response": conv("p-slow_agent_response", messages=[
         *CLEAN_MESSAGES[:3], ("customer", "What is the late fee?", 8), ("agent", "It is 5 dollars.", 35)]),
@@ -95,8 +98,11 @@ def _score_emotions(lab) -> None:
     con.execute("INSERT INTO message_emotions BY NAME SELECT 'm1' AS model_id, md5(text) AS text_hash, "
                 "CASE WHEN text LIKE '%furious%' THEN 0.9 ELSE 0.05 END AS anger, "
                 "0.05 AS annoyance, 0.05 AS disappointment, "
+                "CASE WHEN text LIKE '%terrible%' THEN 0.6 ELSE 0.02 END AS sadness, "
+                "CASE WHEN text LIKE '%furious%' OR text LIKE '%terrible%' THEN 'negative'"
+                " ELSE 'neutral' END AS polarity, "
                 "CASE WHEN text LIKE '%furious%' OR text LIKE '%terrible%' THEN -0.9"
-                " WHEN text LIKE '%thank%' THEN 0.8 ELSE 0.1 END AS sentiment"
+                " WHEN lower(text) LIKE '%thank%' THEN 0.8 ELSE 0.1 END AS sentiment"
                 " FROM (SELECT DISTINCT text FROM messages)")
     con.execute("INSERT INTO conversation_emotions (conversation_id, model_id, sentiment_start, sentiment_end)"
                 " SELECT id, 'm1', 0.6, CASE WHEN id = 'p-sentiment_worsened' THEN -0.5 ELSE 0.7 END"
@@ -140,11 +146,17 @@ def test_reasons_carry_evidence(flag_lab):
     rows = {r["criterion"]: r for r in flag_lab.list_flags().to_dicts()}
     assert re.search(r"duration 2000.0 s is [\d.]+x the median [\d.]+ s for flow Billing, [\d.]+ robust SDs",
                      rows["duration_anomaly"]["reason"])
-    assert 'in message 3: "I will call my lawyer' in rows["legal_or_complaint"]["reason"]
+    assert 'in message 3: "I will call my lawyer about this." (nearest example "' in rows["legal_or_complaint"]["reason"]
     assert json.loads(rows["slow_agent_response"]["evidence"])["slowest_reply_s"] == 27.0
     abandoned = json.loads(rows["abandoned_after_wait"]["evidence"])
     assert abandoned["unanswered_seq"] == 3 and abandoned["unanswered_wait_s"] > 20
-    assert "from 0.8 in their first message to -0.9 in their last" in rows["sentiment_worsened"]["reason"]
+    assert "went from 0.8 at the start to -0.9 at the end, last message -0.9" in rows["sentiment_worsened"]["reason"]
+    meaning = json.loads(rows["asked_for_human"]["evidence"])["meaning"]
+    assert meaning["seq"] == 3 and meaning["excerpt"] == "Can I speak to a real person please?"
+    assert meaning["exemplar"] in next(c for c in load_criteria() if c.name == "asked_for_human").params[
+        "exemplars"]["like"]
+    assert 'in message 3: "Please close my account' in rows["churn_intent"]["reason"]
+    assert "nearest example" in rows["churn_intent"]["reason"]
     assert json.loads(rows["frustrated_customer"]["evidence"])["max_negative_emotion"] == 0.9
     assert all(r["criteria_version"] == criteria_version(load_criteria()) for r in rows.values())
 
@@ -152,7 +164,14 @@ def test_reasons_carry_evidence(flag_lab):
 def test_emotion_criteria_do_not_fire_without_scores(lab, write_jsonl):
     lab.ingest(write_jsonl([PLANTED["frustrated_customer"], PLANTED["sentiment_worsened"]]))
     counts = run_flags(lab)
-    assert counts["frustrated_customer"] == counts["sentiment_worsened"] == 0
+    assert counts["sentiment_worsened"] == 0
+    # frustrated_customer reads the customer's words too (deliberate since issue #11):
+    # without scores only that part can fire, and its evidence says so.
+    (evidence,) = lab.list_flags(criterion="frustrated_customer")["evidence"].to_list()
+    evidence = json.loads(evidence)
+    assert evidence["max_negative_emotion"] is None and "furious" in evidence["meaning"]["excerpt"]
+    wording_off = next(c for c in load_criteria() if c.name == "frustrated_customer").with_params(similarity=1.5)
+    assert run_flags(lab, [wording_off]) == {"frustrated_customer": 0}
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -206,7 +225,7 @@ def test_rerun_replaces_criteria_flags_and_keeps_manual_and_decisions(flag_lab):
     manual = add_manual_flag(flag_lab, "clean-00", "rude_agent", reviewer="qa2", reason="tone")
     run_flags(flag_lab)
     run_flags(flag_lab)
-    assert flag_lab.execute("SELECT count(*) FROM flags WHERE source = 'criteria'").fetchone()[0] == 11
+    assert flag_lab.execute("SELECT count(*) FROM flags WHERE source = 'criteria'").fetchone()[0] == 12
     flags = flag_lab.list_flags().to_dicts()
     assert [f["flag_id"] for f in flags if f["source"] == "manual"] == [manual]
     loop = next(f for f in flags if f["criterion"] == "agent_loop")
@@ -241,7 +260,7 @@ def test_cli_flag_and_flags(flag_lab, tmp_path):
     assert result.exit_code == 1
     assert "criterion 'bad': unknown feature 'nope'" in result.output
     result = runner.invoke(app, ["flags", "--db", db, "--json"])
-    assert len(json.loads(result.stdout)) == 11
+    assert len(json.loads(result.stdout)) == 12
 
 
 def _feature_columns(lab) -> set[str]:
@@ -256,9 +275,9 @@ def test_one_criterion_builds_only_the_features_it_needs(flag_lab):
     assert {"slowest_reply_s", "slowest_reply_seq", "unanswered_wait_s", "status"} <= columns
     assert not columns & {"customer_text", "max_negative_emotion", "duration_log_z", "failed_calls"}
     # Another criterion adds its group and keeps the first.
-    legal = next(c for c in load_criteria() if c.name == "legal_or_complaint")
-    assert run_flags(flag_lab, [legal]) == {"legal_or_complaint": 1}
-    assert {"slowest_reply_s", "customer_text"} <= _feature_columns(flag_lab)
+    failed = next(c for c in load_criteria() if c.name == "function_failed")
+    assert run_flags(flag_lab, [failed]) == {"function_failed": 1}
+    assert {"slowest_reply_s", "failed_calls"} <= _feature_columns(flag_lab)
 
 
 def test_rerun_after_a_threshold_change_reuses_features_and_replaces_only_that_criterion(flag_lab):
@@ -281,26 +300,28 @@ def test_rerun_after_a_threshold_change_reuses_features_and_replaces_only_that_c
         criteria_module.ensure_features = real
     assert built == [[], [], []]  # features were computed once, by the first run
     assert _flagged(flag_lab) == before
-    assert ensure_features(flag_lab, FEATURES) == ["messages"]  # the only group no built-in reads
+    # The only groups no built-in reads (keyword matching gave way to meaning in issue #11).
+    assert ensure_features(flag_lab, FEATURES) == ["messages", "text"]
 
 
 def test_cached_features_follow_loads_deletes_and_scoring_runs(flag_lab, write_jsonl):
     legal = next(c for c in load_criteria() if c.name == "legal_or_complaint")
-    frustrated = next(c for c in load_criteria() if c.name == "frustrated_customer")
+    # Emotions only (its wording part off), to see the emotion features follow a new scoring run.
+    frustrated = next(c for c in load_criteria() if c.name == "frustrated_customer").with_params(similarity=1.5)
     assert run_flags(flag_lab, [legal, frustrated]) == {"legal_or_complaint": 1, "frustrated_customer": 1}
     flag_lab.ingest(write_jsonl([conv("late-legal", messages=[
         *CLEAN_MESSAGES[:3], ("customer", "I want to file a formal complaint.", 8)])], name="late.jsonl"))
     assert run_flags(flag_lab, [legal]) == {"legal_or_complaint": 2}
     flag_lab.delete("p-legal_or_complaint")
     assert run_flags(flag_lab, [legal]) == {"legal_or_complaint": 1}
-    assert flag_lab.execute("SELECT count(*) FROM _flag_features").fetchone()[0] == 23
+    assert flag_lab.execute("SELECT count(*) FROM _flag_features").fetchone()[0] == 24
     # A new scoring run (another model) refreshes only the emotion features.
     con = flag_lab
     con.execute("INSERT INTO emotion_runs VALUES ('m2', now() + INTERVAL 1 SECOND, now() + INTERVAL 1 SECOND, 1, 0)")
     con.execute("INSERT INTO message_emotions BY NAME SELECT 'm2' AS model_id, md5(text) AS text_hash,"
                 " 0.01 AS anger, 0.01 AS annoyance, 0.01 AS disappointment, 0.0 AS sentiment"
                 " FROM (SELECT DISTINCT text FROM messages)")
-    assert ensure_features(con, ["max_negative_emotion", "customer_text"]) == ["emotions"]
+    assert ensure_features(con, ["max_negative_emotion", "second_negative_emotion"]) == ["emotions"]
     assert run_flags(con, [frustrated]) == {"frustrated_customer": 0}
     invalidate_features(con)
     assert ensure_features(con, ["turns"]) == ["base", "messages"]

@@ -4,10 +4,14 @@ A criterion's ``condition`` is a small expression language: whitelisted
 feature names (:data:`convolab.flags.features.FEATURES`), ``:param``
 placeholders, numbers, quoted string literals, comparison and arithmetic
 operators, ``and``/``or``/``not``, ``is [not] null``, and the functions
-``abs(x)``, ``customer_matches(:p)``, ``agent_matches(:p)``. Every token is
-translated to a fixed SQL fragment or a ``?`` placeholder, so text from a
-criteria file (thresholds, keyword patterns, string literals) only ever
-reaches DuckDB as a bound parameter.
+``abs(x)``, ``customer_matches(:p)``, ``agent_matches(:p)`` (a regular
+expression or keyword list over the customer's / agent's text) and
+``customer_means(:p)`` (the best similarity, by meaning, of a customer sentence
+to the ``like`` exemplar phrases in ``p`` rather than its ``unlike`` ones; see
+:mod:`convolab.flags.meaning`). Every token is translated to a fixed SQL
+fragment or a ``?`` placeholder, so text from a criteria file (thresholds,
+keyword patterns, exemplar phrases, string literals) only ever reaches DuckDB
+as a bound parameter.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import yaml
 
 from convolab.errors import CriteriaError, InvalidArgument
 from convolab.flags.features import FEATURES, FEATURES_TABLE, ensure_features
+from convolab.flags.meaning import MEANING_TABLE, Exemplars, ensure_meaning, parse_exemplars
 from convolab.store import DatabaseError
 
 if TYPE_CHECKING:
@@ -47,6 +52,17 @@ _TOKEN = re.compile(
 )
 _KEYWORDS = {"and": "AND", "or": "OR", "not": "NOT", "is": "IS", "null": "NULL", "true": "TRUE", "false": "FALSE"}
 _MATCH_FUNCTIONS = {"customer_matches": "customer_text", "agent_matches": "agent_text"}
+_MEANS_FUNCTION = "customer_means"
+# One exemplar set's per-conversation score (0 without a scored customer sentence);
+# DuckDB decorrelates the subquery into one join over the whole features table.
+_MEANS_SQL = (f"coalesce((SELECT mm.score FROM {MEANING_TABLE} mm"  # noqa: S608 (a fixed table name)
+              " WHERE mm.key = ? AND mm.conversation_id = f.conversation_id), 0)")
+_MEANS_EVIDENCE_SQL = (
+    f"(SELECT struct_pack(seq := mm.seq, excerpt := mm.excerpt, exemplar := mm.exemplar,"  # noqa: S608 (fixed)
+    f" similarity := round(mm.similarity, 3), keyword := mm.cued, score := round(mm.score, 3))"
+    f" FROM {MEANING_TABLE} mm"
+    " WHERE mm.key = ? AND mm.conversation_id = f.conversation_id AND mm.score > 0)"
+)
 _FEATURES_TABLE = FEATURES_TABLE
 
 
@@ -66,11 +82,16 @@ class Criterion:
         One sentence for people.
     params
         Default parameter values: numbers for thresholds, a string (RE2 regular
-        expression) or list of keywords for ``*_matches``.
+        expression) or list of keywords for ``*_matches``, a mapping of
+        ``like`` / ``unlike`` phrases for ``customer_means``.
     flow_params
         Per-flow overrides: ``{flow: {param: value}}``.
     reason
         Template for the flag's reason; ``{feature}`` and ``{param}`` are filled in.
+    tune
+        Candidate values per numeric param, ``{param: [values]}``: the grid
+        ``convolab calibrate`` searches (see :mod:`convolab.flags.calibrate`).
+        Not part of the definition's version: it changes no flag.
     """
 
     name: str
@@ -80,11 +101,12 @@ class Criterion:
     params: dict[str, Any] = field(default_factory=dict)
     flow_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     reason: str = ""
+    tune: dict[str, list[float]] = field(default_factory=dict)
 
     def with_params(self, **params: Any) -> Criterion:
         """A copy with some default params replaced (used by tuning)."""
         return Criterion(self.name, self.condition, self.severity, self.description,
-                         {**self.params, **params}, self.flow_params, self.reason)
+                         {**self.params, **params}, self.flow_params, self.reason, self.tune)
 
     def definition(self) -> dict[str, Any]:
         """The criterion as a plain dict (what the version hash covers)."""
@@ -174,17 +196,18 @@ def load_criteria(path: str | Path | None = None) -> list[Criterion]:
         if not isinstance(item, dict):
             raise CriteriaError(f"entry {i} of {path} is not a mapping")
         name = item.get("name")
-        unknown = set(item) - {"name", "condition", "severity", "description", "params", "flow_params", "reason"}
+        unknown = set(item) - {"name", "condition", "severity", "description", "params", "flow_params", "reason",
+                               "tune"}
         if unknown:
             raise CriteriaError(f"unknown key(s) {sorted(unknown)}", criterion=str(name))
-        for key in ("params", "flow_params"):
+        for key in ("params", "flow_params", "tune"):
             if not isinstance(item.get(key) or {}, dict):
                 raise CriteriaError(f"{key} must be a mapping", criterion=str(name))
         criteria.append(Criterion(
             name=str(name), condition=str(item.get("condition") or ""),
             severity=str(item.get("severity", "medium")), description=str(item.get("description", "")),
             params=dict(item.get("params") or {}), flow_params=dict(item.get("flow_params") or {}),
-            reason=str(item.get("reason") or ""),
+            reason=str(item.get("reason") or ""), tune=dict(item.get("tune") or {}),
         ))
     for c in criteria:
         _compile(c)
@@ -211,6 +234,7 @@ class _Compiled:
     evidence_params: list[Any]
     patterns: list[str]
     features: list[str]  # every feature the condition, reason and evidence read
+    meanings: list[Exemplars] = field(default_factory=list)  # exemplar sets customer_means reads
 
 
 def _check_param(c: Criterion, name: str, value: Any, *, text: bool) -> Any:
@@ -258,11 +282,20 @@ def _compile(c: Criterion) -> _Compiled:
     for name in c.params:
         if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
             raise CriteriaError(f"bad param name {name!r}", criterion=c.name)
+    for name, values in c.tune.items():
+        if name not in c.params or isinstance(c.params[name], bool) or not isinstance(c.params[name], int | float):
+            raise CriteriaError(f"tune names {name!r}, which is not a numeric param", criterion=c.name)
+        if (not isinstance(values, list) or not values
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)):
+            raise CriteriaError(f"tune values for {name!r} must be a non-empty list of numbers", criterion=c.name)
 
+    meaning_params = _meaning_params(c)
     sql: list[str] = []
     params: list[Any] = []
     patterns: list[str] = []
     used: list[str] = []
+    meanings: dict[str, Exemplars] = {}
+    cues: list[str] = []  # customer_means cue patterns (validated like keyword patterns)
     pos, text = 0, c.condition
     expect_match_param = False
     while pos < len(text):
@@ -282,6 +315,9 @@ def _compile(c: Criterion) -> _Compiled:
             sql.append("?")
             params.append(tok[1:-1].replace("''", "'"))
         elif kind == "param":
+            if tok[1:] in meaning_params:
+                raise CriteriaError(f"param '{tok}' holds exemplar phrases: use it as customer_means({tok})",
+                                    criterion=c.name)
             frag, bound = _param_sql(c, tok[1:], text=expect_match_param)
             if expect_match_param:
                 patterns += [b for b in bound if isinstance(b, str)]
@@ -301,6 +337,22 @@ def _compile(c: Criterion) -> _Compiled:
                 sql.append(_KEYWORDS[low])
             elif low == "abs":
                 sql.append("abs")
+            elif low == _MEANS_FUNCTION:
+                m2 = re.compile(r"\s*\(\s*:([a-z_][a-z0-9_]*)\s*\)", re.IGNORECASE).match(text, pos)
+                if not m2:
+                    raise CriteriaError("customer_means takes one :param of exemplars", criterion=c.name)
+                pos = m2.end()
+                name = m2.group(1)
+                if name not in c.params:
+                    raise CriteriaError(f"param ':{name}' is used but not defined in params", criterion=c.name)
+                if name not in meaning_params:
+                    parse_exemplars(c.params[name], criterion=c.name, param=name)  # raises: not a mapping
+                exemplars = meaning_params[name]
+                meanings[exemplars.key] = exemplars
+                if exemplars.cue:
+                    cues.append(exemplars.cue)
+                sql.append(_MEANS_SQL)
+                params.append(exemplars.key)
             elif low in _MATCH_FUNCTIONS:
                 m2 = re.compile(r"\s*\(").match(text, pos)
                 if not m2:
@@ -334,6 +386,9 @@ def _compile(c: Criterion) -> _Compiled:
             pieces.append(f"coalesce(CAST(f.{part} AS VARCHAR), 'n/a')")
             if part not in used:
                 used.append(part)
+        elif part in meaning_params:
+            raise CriteriaError(f"{{{part}}} holds exemplar phrases and cannot be shown in a reason",
+                                criterion=c.name)
         elif part in c.params:
             frag, bound = _param_sql(c, part, text=not isinstance(c.params[part], int | float))
             pieces.append(f"CAST({frag} AS VARCHAR)")
@@ -343,6 +398,8 @@ def _compile(c: Criterion) -> _Compiled:
     ev_fields = [f'"{u}" := f.{u}' for u in dict.fromkeys(used) if u not in ("customer_text", "agent_text")]
     ev_params: list[Any] = []
     for name, value in c.params.items():
+        if name in meaning_params:
+            continue  # the phrases are in the criteria file; the evidence names the one matched
         frag, bound = _param_sql(c, name, text=not isinstance(value, int | float) or isinstance(value, bool))
         ev_fields.append(f'"{name}" := {frag}')
         ev_params += bound
@@ -357,13 +414,41 @@ def _compile(c: Criterion) -> _Compiled:
         )
         ev_fields.append(f'"message" := {match_sql}')
         ev_params.append(patterns[0])
+    # The customer sentence that means what the criterion looks for, and the exemplar it is nearest.
+    means_key = next(iter(meanings), None)
+    if means_key is not None:
+        ev_fields.append(f'"meaning" := {_MEANS_EVIDENCE_SQL}')
+        ev_params.append(means_key)
     evidence = "to_json(struct_pack(" + ", ".join(ev_fields) + "))" if ev_fields else "NULL"
     reason = "concat(" + ", ".join(pieces or ["''"]) + ")"
+    if means_key is not None:
+        reason = (f"concat({reason}, coalesce(concat(' in message ', CAST(({_MEANS_EVIDENCE_SQL}).seq AS VARCHAR),"
+                  f" ': \"', ({_MEANS_EVIDENCE_SQL}).excerpt, '\" (nearest example \"',"
+                  f" ({_MEANS_EVIDENCE_SQL}).exemplar, '\", similarity ',"
+                  f" CAST(({_MEANS_EVIDENCE_SQL}).similarity AS VARCHAR),"
+                  f" CASE WHEN ({_MEANS_EVIDENCE_SQL}).keyword THEN ', with a keyword' ELSE '' END, ')'), ''))")
+        rparams += [means_key] * 5
     if match_sql:
         reason = (f"concat({reason}, coalesce(concat(' in message ', CAST(({match_sql}).seq AS VARCHAR),"
                   f" ': \"', ({match_sql}).excerpt, '\"'), ''))")
         rparams += [patterns[0], patterns[0]]
-    return _Compiled(where, params, reason, rparams, evidence, ev_params, patterns, list(dict.fromkeys(used)))
+    return _Compiled(where, params, reason, rparams, evidence, ev_params, [*patterns, *cues],
+                     list(dict.fromkeys(used)), list(meanings.values()))
+
+
+def reads_meaning(criteria: list[Criterion]) -> bool:
+    """Whether any of these criteria uses ``customer_means`` (and so needs sentence embeddings)."""
+    return any(_compile(c).meanings for c in criteria)
+
+
+def _meaning_params(c: Criterion) -> dict[str, Exemplars]:
+    """Params holding exemplar phrases (mappings), validated; they cannot vary per flow."""
+    found = {name: parse_exemplars(value, criterion=c.name, param=name)
+             for name, value in c.params.items() if isinstance(value, dict)}
+    for flow, p in c.flow_params.items():
+        if isinstance(p, dict) and set(p) & set(found):
+            raise CriteriaError(f"flow_params for {flow!r} cannot override exemplar phrases", criterion=c.name)
+    return found
 
 
 def _validate_sql(store: Workbench, c: Criterion, comp: _Compiled) -> None:
@@ -383,15 +468,19 @@ def _validate_sql(store: Workbench, c: Criterion, comp: _Compiled) -> None:
 
 
 def compile_criteria(
-    store: Workbench, criteria: list[Criterion], *, refresh: bool = False
+    store: Workbench, criteria: list[Criterion], *, refresh: bool = False, embed: bool = True,
 ) -> list[tuple[Criterion, _Compiled]]:
     """Validate every criterion (syntax, names, types, SQL) against the store's features.
 
     Also brings the cached features table up to date with the features these
-    criteria read (only those; see :func:`convolab.flags.features.ensure_features`).
+    criteria read (only those; see :func:`convolab.flags.features.ensure_features`),
+    and, for ``customer_means``, embeds the customer sentences not embedded yet
+    (unless ``embed`` is False) and scores each exemplar set
+    (:func:`convolab.flags.meaning.ensure_meaning`).
     """
     compiled = [(c, _compile(c)) for c in criteria]
     ensure_features(store, {f for _, comp in compiled for f in comp.features}, refresh=refresh)
+    ensure_meaning(store, [m for _, comp in compiled for m in comp.meanings], refresh=refresh, embed=embed)
     for c, comp in compiled:
         _validate_sql(store, c, comp)
     return compiled

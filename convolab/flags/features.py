@@ -88,30 +88,83 @@ _TEXT_SQL = """
 # customer typing two lines in a row is not waiting) until the next agent or
 # human-agent message. A wait that got a reply is a reply time; the wait after
 # the last customer message that never got one runs to the end of the
-# conversation (NULL while it has not ended).
-_WAITS_SQL = """
+# conversation (NULL while it has not ended). Times are never invented: the
+# reply is the *next* agent message, and when it or the customer message has no
+# time the wait is NULL (unknown), not the time to some later message; a reply
+# stamped before the message it answers is NULL too.
+#
+# Reply times differ by channel (seconds on the phone, hours on social media), so
+# the slowest reply is also scored against its flow's own distribution: a robust
+# z-score of its log (median and MAD of the log slowest reply over the flow's
+# conversations, MAD scaled by 1.4826 to an SD). A flow with fewer than
+# _MIN_PEERS conversations with a reply time is scored against its platform's,
+# and with fewer still, or no spread, the z-score is NULL.
+_MIN_PEERS = 20
+_WAITS_SQL = f"""
     WITH w AS (
         SELECT conversation_id, seq, sent_at, role,
                lead(role) OVER (PARTITION BY conversation_id ORDER BY seq) AS next_role,
-               min(CASE WHEN role IN ('agent', 'human_agent') THEN sent_at END) OVER (
+               min(CASE WHEN role IN ('agent', 'human_agent') THEN seq END) OVER (
                    PARTITION BY conversation_id ORDER BY seq
-                   ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_reply_at
+                   ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS reply_seq
         FROM messages
     ),
     x AS (
         SELECT w.conversation_id, w.seq,
-               epoch(coalesce(w.next_reply_at, c.ended_at) - w.sent_at) AS wait_s,
-               epoch(w.next_reply_at - w.sent_at) AS reply_s,
-               CASE WHEN w.next_reply_at IS NULL THEN epoch(c.ended_at - w.sent_at) END AS unanswered_s
+               CASE WHEN w.reply_seq IS NULL THEN epoch(c.ended_at - w.sent_at)
+                    ELSE epoch(r.sent_at - w.sent_at) END AS wait_s,
+               epoch(r.sent_at - w.sent_at) AS reply_s,
+               CASE WHEN w.reply_seq IS NULL THEN epoch(c.ended_at - w.sent_at) END AS unanswered_s
         FROM w JOIN conversations c ON c.id = w.conversation_id
+        LEFT JOIN messages r ON r.conversation_id = w.conversation_id AND r.seq = w.reply_seq
         WHERE w.role = 'customer' AND w.next_role IS DISTINCT FROM 'customer'
+    ),
+    y AS (
+        SELECT conversation_id, seq,
+               CASE WHEN wait_s >= 0 THEN wait_s END AS wait_s,
+               CASE WHEN reply_s >= 0 THEN reply_s END AS reply_s,
+               CASE WHEN unanswered_s >= 0 THEN unanswered_s END AS unanswered_s
+        FROM x
+    ),
+    per AS (
+        SELECT y.conversation_id, any_value(c.flow) AS flow, any_value(c.platform) AS platform,
+               max(wait_s) AS max_reply_gap_s, arg_max(seq, wait_s) AS max_gap_seq,
+               max(reply_s) AS slowest_reply_s, arg_max(seq, reply_s) AS slowest_reply_seq,
+               median(reply_s) AS median_reply_s,
+               max(unanswered_s) AS unanswered_wait_s, arg_max(seq, unanswered_s) AS unanswered_seq
+        FROM y JOIN conversations c ON c.id = y.conversation_id
+        GROUP BY 1
+    ),
+    logs AS (SELECT *, ln(greatest(slowest_reply_s, 1)) AS ln_s FROM per WHERE slowest_reply_s IS NOT NULL),
+    by_flow AS (
+        SELECT flow, count(*) AS n, median(ln_s) AS med, median(median_reply_s) AS typical
+        FROM logs GROUP BY 1
+    ),
+    by_platform AS (
+        SELECT platform, count(*) AS n, median(ln_s) AS med, median(median_reply_s) AS typical
+        FROM logs GROUP BY 1
+    ),
+    spread AS (
+        SELECT l.conversation_id,
+               1.4826 * median(abs(l.ln_s - f.med)) OVER (PARTITION BY l.flow) AS flow_sd,
+               1.4826 * median(abs(l.ln_s - p.med)) OVER (PARTITION BY l.platform) AS platform_sd
+        FROM logs l
+        JOIN by_flow f ON f.flow IS NOT DISTINCT FROM l.flow
+        JOIN by_platform p ON p.platform IS NOT DISTINCT FROM l.platform
     )
-    SELECT conversation_id,
-           max(wait_s) AS max_reply_gap_s, arg_max(seq, wait_s) AS max_gap_seq,
-           max(reply_s) AS slowest_reply_s, arg_max(seq, reply_s) AS slowest_reply_seq,
-           max(unanswered_s) AS unanswered_wait_s, arg_max(seq, unanswered_s) AS unanswered_seq
-    FROM x GROUP BY 1
-"""
+    SELECT per.conversation_id, per.max_reply_gap_s, per.max_gap_seq, per.slowest_reply_s,
+           per.slowest_reply_seq, per.unanswered_wait_s, per.unanswered_seq,
+           CASE WHEN f.n >= {_MIN_PEERS} THEN f.typical WHEN p.n >= {_MIN_PEERS} THEN p.typical END
+               AS typical_reply_s,
+           CASE WHEN f.n >= {_MIN_PEERS} AND s.flow_sd > 0 THEN (ln(greatest(per.slowest_reply_s, 1)) - f.med) / s.flow_sd
+                WHEN f.n < {_MIN_PEERS} AND p.n >= {_MIN_PEERS} AND s.platform_sd > 0
+                    THEN (ln(greatest(per.slowest_reply_s, 1)) - p.med) / s.platform_sd
+           END AS slowest_reply_log_z
+    FROM per
+    LEFT JOIN by_flow f ON f.flow IS NOT DISTINCT FROM per.flow
+    LEFT JOIN by_platform p ON p.platform IS NOT DISTINCT FROM per.platform
+    LEFT JOIN spread s ON s.conversation_id = per.conversation_id
+"""  # noqa: S608 (a fixed query; _MIN_PEERS is a constant)
 
 # Only back-to-back agent replies count as repeats (other roles in between are
 # skipped): a stock phrase used twice in a long call is not a loop.
@@ -164,31 +217,54 @@ _DURATION_SQL = """
 # does not mix two models' scales.
 _LATEST_MODEL = "(SELECT model_id FROM emotion_runs ORDER BY finished_at DESC NULLS LAST LIMIT 1)"
 
+# Per customer message, the strongest of the emotions a reviewer reads as
+# frustration (anger, annoyance, disappointment); the conversation's peak, and
+# its second-highest message (persistence: two clearly negative turns, not one
+# isolated word).
+_NEGATIVE = "greatest(anger, annoyance, disappointment)"
 _EMOTIONS_SQL = f"""
     SELECT conversation_id,
            max(anger::DOUBLE) AS max_anger, max(annoyance::DOUBLE) AS max_annoyance,
            max(disappointment::DOUBLE) AS max_disappointment,
            avg(anger) AS mean_anger, avg(annoyance) AS mean_annoyance,
-           avg(disappointment) AS mean_disappointment
+           avg(disappointment) AS mean_disappointment,
+           coalesce(list_sort(list({_NEGATIVE}::DOUBLE), 'DESC')[2], 0) AS second_negative_emotion,
+           count(*) FILTER (WHERE polarity = 'negative') AS negative_turns,
+           count(*) AS scored_customer_messages
     FROM message_emotion_scores
     WHERE role = 'customer' AND model_id = {_LATEST_MODEL}
     GROUP BY 1
 """  # noqa: S608 (a fixed subquery)
 
-# sentiment_start/_end are the emotion module's (means over the first and last
-# third of the customer's messages); first/last_sentiment are the customer's
-# first and last message: how they opened and the words they left on.
+# The customer's arc, over their n scored messages: the opening is the mean
+# sentiment of the first ceil(n/3); the close is the *lowest* sentiment of the
+# last ceil(n/2), so a last "ok thanks bye" after a bad late stretch does not
+# hide it, and a polite close after a neutral opening reads neutral, not worse.
+# closing_negative_emotion is the strongest anger, annoyance, disappointment,
+# disapproval, disgust or sadness over that same stretch (politeness, apology
+# and worry are not in it). first/last_sentiment are the first and last message.
+# sentiment_start/_end are the emotion module's (first and last third, means).
+_DOWNCAST = "greatest(anger, annoyance, disappointment, disapproval, disgust, sadness)"
 _SENTIMENT_SQL = f"""
-    WITH arc AS (
-        SELECT conversation_id, arg_min(sentiment, seq) AS first_sentiment,
-               arg_max(sentiment, seq) AS last_sentiment
+    WITH s AS (
+        SELECT conversation_id, seq, sentiment, {_DOWNCAST}::DOUBLE AS downcast,
+               row_number() OVER (PARTITION BY conversation_id ORDER BY seq) AS k,
+               count(*) OVER (PARTITION BY conversation_id) AS n
         FROM message_emotion_scores
         WHERE role = 'customer' AND model_id = {_LATEST_MODEL}
-        GROUP BY 1
+    ),
+    arc AS (
+        SELECT conversation_id, arg_min(sentiment, seq) AS first_sentiment,
+               arg_max(sentiment, seq) AS last_sentiment,
+               avg(sentiment) FILTER (WHERE k <= ceil(n / 3.0)) AS opening_sentiment,
+               min(sentiment) FILTER (WHERE k > n - ceil(n / 2.0)) AS closing_sentiment,
+               max(downcast) FILTER (WHERE k > n - ceil(n / 2.0)) AS closing_negative_emotion
+        FROM s GROUP BY 1
     )
     SELECT coalesce(ce.conversation_id, arc.conversation_id) AS conversation_id,
            ce.sentiment_start, ce.sentiment_end, ce.start_polarity, ce.end_polarity,
-           arc.first_sentiment, arc.last_sentiment
+           arc.first_sentiment, arc.last_sentiment, arc.opening_sentiment, arc.closing_sentiment,
+           arc.closing_negative_emotion
     FROM (SELECT * FROM conversation_emotions WHERE model_id = {_LATEST_MODEL}) ce
     FULL JOIN arc ON arc.conversation_id = ce.conversation_id
 """  # noqa: S608 (a fixed subquery)
@@ -224,6 +300,8 @@ _GROUPS: dict[str, tuple[_Group, str]] = {
             ("slowest_reply_seq", "number", "g.slowest_reply_seq"),
             ("unanswered_wait_s", "number", _r("unanswered_wait_s", 1)),
             ("unanswered_seq", "number", "g.unanswered_seq"),
+            ("typical_reply_s", "number", _r("typical_reply_s", 1)),
+            ("slowest_reply_log_z", "number", _r("slowest_reply_log_z", 2)),
         )), _WAITS_SQL),
         (_Group("repeats", (("max_agent_repeat", "number", "coalesce(g.max_agent_repeat, 0)"),
                             ("repeated_reply", "text", "g.repeated_reply"))), _REPEATS_SQL),
@@ -246,12 +324,18 @@ _GROUPS: dict[str, tuple[_Group, str]] = {
                 "mean_disappointment")),
             ("max_negative_emotion", "number",
              "round(greatest(g.max_anger, g.max_annoyance, g.max_disappointment), 3)"),
+            ("second_negative_emotion", "number", _r("second_negative_emotion")),
+            ("negative_turns", "number", "g.negative_turns"),
+            ("scored_customer_messages", "number", "g.scored_customer_messages"),
         ), emotions=True), _EMOTIONS_SQL),
         (_Group("sentiment", (
             ("sentiment_start", "number", _r("sentiment_start")), ("sentiment_end", "number", _r("sentiment_end")),
             ("start_polarity", "text", "g.start_polarity"), ("end_polarity", "text", "g.end_polarity"),
             ("first_sentiment", "number", _r("first_sentiment")),
             ("last_sentiment", "number", _r("last_sentiment")),
+            ("opening_sentiment", "number", _r("opening_sentiment")),
+            ("closing_sentiment", "number", _r("closing_sentiment")),
+            ("closing_negative_emotion", "number", _r("closing_negative_emotion")),
         ), emotions=True), _SENTIMENT_SQL),
         (_Group("audio", (
             ("audio_duration_s", "number", _r("duration_s", 1)),

@@ -25,10 +25,11 @@ if TYPE_CHECKING:
     from convolab.store import Workbench
 
 
-__all__ = ["evaluate_flags", "flagged_ids", "quality_table", "score_criterion", "sweep"]
+__all__ = ["evaluate_flags", "flagged_ids", "labels_sql", "quality_table", "score_criterion", "sweep"]
 
 
-def _labels_sql(labels: str) -> str:
+def labels_sql(labels: str) -> str:
+    """SQL of (conversation_id, criterion, positive) for a label source: ``ground_truth`` or ``decisions``."""
     # Fixed SQL per label source (the argument only selects one of two strings).
     if labels == "ground_truth":
         return "SELECT conversation_id, criterion, TRUE AS positive FROM ground_truth"
@@ -47,7 +48,7 @@ def _scores(store: Workbench, name: str, where: str, params: list[Any], labels: 
     """
     if ensure:
         ensure_features(store, features_in_sql(where))
-    lab = _labels_sql(labels)
+    lab = labels_sql(labels)
     # With decisions only reviewed conversations are labelled; elsewhere every
     # conversation is, and absence from ground_truth means negative.
     universe = "l.conversation_id IS NOT NULL" if labels == "decisions" else "TRUE"
@@ -57,20 +58,26 @@ def _scores(store: Workbench, name: str, where: str, params: list[Any], labels: 
              l AS (SELECT * FROM ({lab}) WHERE criterion = ?)
         SELECT count(*) FILTER (WHERE p.flagged),
                count(*) FILTER (WHERE p.flagged AND coalesce(l.positive, FALSE)),
-               count(*) FILTER (WHERE coalesce(l.positive, FALSE))
+               count(*) FILTER (WHERE coalesce(l.positive, FALSE)),
+               count(*) FILTER (WHERE l.conversation_id IS NOT NULL), count(*)
         FROM pred p LEFT JOIN l ON l.conversation_id = p.conversation_id
         WHERE {universe}
         """,  # noqa: S608 (where comes from the criteria compiler; params are bound)
         [*params, name],
     ).fetchone()
-    flagged, tp, support = (int(v) for v in row)
-    precision = tp / flagged if flagged else None
+    flagged, tp, support, labelled, total = (int(v) for v in row)
+    # ground_truth holds positives only: a criterion with none has no labels (it cannot
+    # be told from one that never happens), not precision 0. With decisions, the
+    # reviewed conversations are the labelled ones.
+    if labels != "decisions":
+        labelled = total if support else 0
+    precision = tp / flagged if flagged and labelled else None
     recall = tp / support if support else None
     f1 = None
     if precision is not None and recall is not None:
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"criterion": name, "flagged": flagged, "true_positives": tp, "support": support,
-            "precision": precision, "recall": recall, "f1": f1}
+    return {"criterion": name, "labelled": labelled, "flagged": flagged, "true_positives": tp,
+            "support": support, "precision": precision, "recall": recall, "f1": f1}
 
 
 def score_criterion(store: Workbench, criterion: Criterion, *, labels: str = "ground_truth") -> dict[str, Any]:
@@ -79,7 +86,7 @@ def score_criterion(store: Workbench, criterion: Criterion, *, labels: str = "gr
     The cached features it reads are brought up to date first (one cheap query when
     they are current), so this is what a tuning widget calls on every slider move.
     """
-    _labels_sql(labels)
+    labels_sql(labels)
     (c, comp), = compile_criteria(store, [criterion])
     return _scores(store, c.name, comp.where, comp.where_params, labels, ensure=False)
 
@@ -116,13 +123,16 @@ def evaluate_flags(
     Returns
     -------
     polars.DataFrame
-        criterion, flagged, true_positives, support, precision, recall, f1.
+        criterion, labelled (conversations with a label for it; 0 means "no
+        labels", and precision, recall and F1 are then null), flagged,
+        true_positives, support, precision, recall, f1.
     """
-    _labels_sql(labels)
+    labels_sql(labels)
     criteria = load_criteria() if criteria is None else list(criteria)
     compiled = compile_criteria(store, criteria)
     rows = [_scores(store, c.name, comp.where, comp.where_params, labels, ensure=False) for c, comp in compiled]
-    return pl.DataFrame(rows, schema={"criterion": pl.String, "flagged": pl.Int64, "true_positives": pl.Int64,
+    return pl.DataFrame(rows, schema={"criterion": pl.String, "labelled": pl.Int64, "flagged": pl.Int64,
+                                      "true_positives": pl.Int64,
                                       "support": pl.Int64, "precision": pl.Float64, "recall": pl.Float64,
                                       "f1": pl.Float64})
 
@@ -135,6 +145,9 @@ def quality_table(frame: pl.DataFrame, *, conversations: int | None = None, labe
 
     lines = [f"{'criterion':<25} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8} {'flagged':>8}"]
     for r in frame.iter_rows(named=True):
+        if "labelled" in r and not r["labelled"]:
+            lines.append(f"{r['criterion']:<25} {'no labels':>24} {'-':>8} {r['flagged']:>8}")
+            continue
         lines.append(f"{r['criterion']:<25} {num(r['precision']):>9} {num(r['recall']):>7} {num(r['f1']):>6}"
                      f" {r['support']:>8} {r['flagged']:>8}")
     if conversations is not None:

@@ -25,6 +25,7 @@ import duckdb
 from convolab.store._connection import transaction
 from convolab.store.schema.audio import V9_AUDIO
 from convolab.store.schema.core import V1_CORE
+from convolab.store.schema.embeddings import V10_EMBEDDINGS
 from convolab.store.schema.emotions import V2_EMOTIONS
 from convolab.store.schema.flags import V3_FLAGS
 from convolab.store.schema.live import V4_LIVE
@@ -131,6 +132,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         for statement in (f"CREATE TABLE {table} (turns BIGINT NOT NULL)", f"INSERT INTO {table} VALUES (0)")  # noqa: S608
     )),
     Migration(9, "call-recording analyses and store settings", V9_AUDIO, for_lake(V9_AUDIO)),
+    Migration(10, "sentence embeddings for meaning-based review criteria", V10_EMBEDDINGS, for_lake(V10_EMBEDDINGS)),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
