@@ -98,7 +98,9 @@ def _prime(con: duckdb.DuckDBPyConnection, table: str) -> None:
         [table],
     ).fetchall()
     values = [
-        "NULL" if nullable == "YES" else _NOT_NULL_VALUES.get(data_type, f"0::{data_type}")
+        "NULL" if nullable == "YES"
+        else f"[]::{data_type}" if data_type.endswith("[]")  # a list column (embeddings)
+        else _NOT_NULL_VALUES.get(data_type, f"0::{data_type}")
         for _, data_type, nullable in columns
     ]
     con.execute(f"INSERT INTO {table} VALUES ({', '.join(values)})")  # noqa: S608 - catalogue names, constants
