@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import duckdb
 
 from convolab.store.schema.core import V1_CORE
-from convolab.store.schema.emotions import V2_EMOTIONS
+from convolab.store.schema.emotions import V2_EMOTIONS, V8_EMOTION_CONTEXTS
 from convolab.store.schema.flags import V3_FLAGS
 from convolab.store.schema.live import V4_LIVE
 from convolab.store.schema.pages import (
@@ -49,6 +49,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "indexes for conversations-table pages", V5_PAGE_INDEXES),
     Migration(6, "pre-sorted order tables for conversations-table pages", V6_TABLE_ORDERS),
     Migration(7, "table-page summaries on conversations instead of child indexes", V7_PAGE_SUMMARIES),
+    Migration(8, "emotion scores keyed by message text and its context", V8_EMOTION_CONTEXTS),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
