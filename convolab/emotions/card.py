@@ -12,12 +12,18 @@ MEASUREMENTS_FILE = "measurements.json"
 
 
 def _data_section(sources: dict[str, Any]) -> str:
+    go = sources.get("goemotions") or {"texts": 43410}
+    trained = (
+        "all 43,410 Reddit comments of `train.tsv`"
+        if go["texts"] >= 43410
+        else f"a seeded sample of {go['texts']:,} of the 43,410 Reddit comments of `train.tsv`"
+    )
     parts = [
-        """GoEmotions: Dorottya Demszky, Dana Movshovitz-Attias, Jeongwoo Ko, Alan Cowen,
+        f"""GoEmotions: Dorottya Demszky, Dana Movshovitz-Attias, Jeongwoo Ko, Alan Cowen,
 Gaurav Nemade, Sujith Ravi. "GoEmotions: A Dataset of Fine-Grained Emotions",
 ACL 2020. Licensed CC BY 4.0 (attribution required; this card is that attribution).
-Trained on `train.tsv` (43,410 Reddit comments), thresholds and scores on `dev.tsv`
-(5,426). The test split was not used."""
+Trained on {trained}, thresholds and scores on `dev.tsv` (5,426). The test split
+was not used."""
     ]
     supplement = sources.get("supplement")
     if supplement:
