@@ -4,7 +4,9 @@
 
 The same N messages (GoEmotions dev texts: real human sentences of realistic
 length; sampled with replacement when N exceeds the split) are scored, in one
-run, by:
+run, each after an agent turn (drawn, seeded, from the agent turns of convolab's
+service data: the shipped model reads the agent turn before a customer message;
+``--no-context`` scores the messages alone), by:
 
 1. **convolab batch** — ``EmotionModel.predict_proba`` at the shipped precision
    (``auto``: bf16 on CPUs with native bfloat16, else fp32), length-sorted
@@ -40,6 +42,15 @@ def _texts(n: int, seed: int) -> list[str]:
     return texts[:n] if n <= len(texts) else [rng.choice(texts) for _ in range(n)]
 
 
+def _contexts(n: int, seed: int) -> list[str]:
+    """An agent turn before each message (convolab's own service data, seeded)."""
+    from convolab.emotions.train import DIALOGUE, read_dialogue_tsv
+
+    pool = sorted({c for c in read_dialogue_tsv(DIALOGUE).context if c})
+    rng = random.Random(seed + 1)
+    return [rng.choice(pool) for _ in range(n)]
+
+
 def _rate(fn: Any, n: int) -> tuple[float, float]:
     started = time.perf_counter()
     fn()
@@ -69,8 +80,15 @@ def _pipeline(model_name: str | None, fp32: Any) -> Any:
             super().__init__(config)
             self.net = fp32.module
 
-        def forward(self, input_ids: Any = None, attention_mask: Any = None, **_: Any) -> Any:
-            return SequenceClassifierOutput(logits=self.net(input_ids, attention_mask))
+        def forward(
+            self,
+            input_ids: Any = None,
+            attention_mask: Any = None,
+            token_type_ids: Any = None,
+            **_: Any,
+        ) -> Any:
+            types = token_type_ids if fp32.uses_context else None
+            return SequenceClassifierOutput(logits=self.net(input_ids, attention_mask, types))
 
     # Silence "The model 'Wrapped' is not supported for text-classification": it runs fine.
     transformers.utils.logging.set_verbosity(transformers.utils.logging.CRITICAL)
@@ -81,7 +99,7 @@ def _pipeline(model_name: str | None, fp32: Any) -> Any:
         top_k=None,
         device=-1,
         truncation=True,
-        max_length=fp32._max_length,
+        max_length=fp32._max_length + fp32._max_context_length,
     )
 
 
@@ -93,6 +111,7 @@ def main() -> None:
     parser.add_argument("--f1", action="store_true", help="also measure dev macro-F1 per precision")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--no-context", action="store_true", help="score messages alone")
     args = parser.parse_args()
 
     import numpy as np
@@ -105,27 +124,38 @@ def main() -> None:
     shipped = load_model(args.model)  # precision "auto"
     fp32 = load_model(args.model, precision="fp32")
     int8 = load_model(args.model, precision="int8")
+    context = fp32.uses_context and not args.no_context
+    contexts = _contexts(len(texts), args.seed) if context else None
     pipe = _pipeline(args.model, fp32)
-    # Sanity: the pipeline really runs the same network (same probabilities).
-    sample = texts[:8]
+
+    def inputs(i: int) -> Any:
+        # What a notebook loop would hand the pipeline: the message and its agent turn.
+        return {"text": texts[i], "text_pair": contexts[i]} if contexts else texts[i]
+
+    # Sanity: the pipeline really runs the same network (same probabilities) on inputs
+    # short enough that neither side truncates.
+    sample = [i for i in range(min(len(texts), 200)) if len(texts[i]) < 120][:8]
     by_pipe = np.array(
         [
-            [d["score"] for d in sorted(out, key=lambda d: fp32.labels.index(d["label"]))]
-            for out in pipe(sample)
+            [d["score"] for d in sorted(pipe(inputs(i)), key=lambda d: fp32.labels.index(d["label"]))]
+            for i in sample
         ]
     )
-    assert np.allclose(by_pipe, fp32.predict_proba(sample), atol=1e-4), "pipeline != model"
+    by_model = fp32.predict_proba(
+        [texts[i] for i in sample], [contexts[i] for i in sample] if contexts else None
+    )
+    assert np.allclose(by_pipe, by_model, atol=1e-4), "pipeline != model"
     for m in (shipped, fp32, int8):
-        m.predict_proba(texts[:256])  # warm up kernels and allocator
-    out: dict[str, Any] = {"n": len(texts), "model_id": shipped.model_id}
+        m.predict_proba(texts[:256], contexts[:256] if contexts else None)  # warm up
+    out: dict[str, Any] = {"n": len(texts), "model_id": shipped.model_id, "context": context}
     out["precision"] = shipped.precision
 
     def batch(m: Any) -> Any:
-        return lambda: m.predict_proba(texts, batch_size=args.batch_size)
+        return lambda: m.predict_proba(texts, contexts, batch_size=args.batch_size)
 
     def per_message() -> None:
-        for text in texts:
-            pipe(text)
+        for i in range(len(texts)):
+            pipe(inputs(i))
 
     out["batch_per_s"], out["batch_s"] = _rate(batch(shipped), len(texts))
     out["pipeline_per_s"], out["pipeline_s"] = _rate(per_message, len(texts))
@@ -146,7 +176,8 @@ def main() -> None:
         print(json.dumps(out))
         return
     p = out["precision"]
-    print(f"{out['n']} messages, model {out['model_id']} (shipped precision: {p})")
+    where = "each after an agent turn" if out["context"] else "each alone"
+    print(f"{out['n']} messages ({where}), model {out['model_id']} (shipped precision: {p})")
     print(f"  convolab batch ({p}):     {out['batch_per_s']:8.1f} msg/s  ({out['batch_s']:.1f} s)")
     print(
         f"  pipeline per message fp32: {out['pipeline_per_s']:8.1f} msg/s"

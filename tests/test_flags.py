@@ -95,7 +95,7 @@ def _score_emotions(lab) -> None:
     """Write emotion scores as the emotions module would (latest run's model only)."""
     con = lab
     con.execute("INSERT INTO emotion_runs VALUES ('m1', now(), now(), 1, 0)")
-    con.execute("INSERT INTO message_emotions BY NAME SELECT 'm1' AS model_id, md5(text) AS text_hash, "
+    con.execute("INSERT INTO message_emotions BY NAME SELECT 'm1' AS model_id, md5(text) AS text_hash, context_hash, "
                 "CASE WHEN text LIKE '%furious%' THEN 0.9 ELSE 0.05 END AS anger, "
                 "0.05 AS annoyance, 0.05 AS disappointment, "
                 "CASE WHEN text LIKE '%terrible%' THEN 0.6 ELSE 0.02 END AS sadness, "
@@ -103,7 +103,7 @@ def _score_emotions(lab) -> None:
                 " ELSE 'neutral' END AS polarity, "
                 "CASE WHEN text LIKE '%furious%' OR text LIKE '%terrible%' THEN -0.9"
                 " WHEN lower(text) LIKE '%thank%' THEN 0.8 ELSE 0.1 END AS sentiment"
-                " FROM (SELECT DISTINCT text FROM messages)")
+                " FROM (SELECT DISTINCT text, context_hash FROM message_contexts)")
     con.execute("INSERT INTO conversation_emotions (conversation_id, model_id, sentiment_start, sentiment_end)"
                 " SELECT id, 'm1', 0.6, CASE WHEN id = 'p-sentiment_worsened' THEN -0.5 ELSE 0.7 END"
                 " FROM conversations")
@@ -318,9 +318,9 @@ def test_cached_features_follow_loads_deletes_and_scoring_runs(flag_lab, write_j
     # A new scoring run (another model) refreshes only the emotion features.
     con = flag_lab
     con.execute("INSERT INTO emotion_runs VALUES ('m2', now() + INTERVAL 1 SECOND, now() + INTERVAL 1 SECOND, 1, 0)")
-    con.execute("INSERT INTO message_emotions BY NAME SELECT 'm2' AS model_id, md5(text) AS text_hash,"
+    con.execute("INSERT INTO message_emotions BY NAME SELECT 'm2' AS model_id, md5(text) AS text_hash, context_hash,"
                 " 0.01 AS anger, 0.01 AS annoyance, 0.01 AS disappointment, 0.0 AS sentiment"
-                " FROM (SELECT DISTINCT text FROM messages)")
+                " FROM (SELECT DISTINCT text, context_hash FROM message_contexts)")
     assert ensure_features(con, ["max_negative_emotion", "second_negative_emotion"]) == ["emotions"]
     assert run_flags(con, [frustrated]) == {"frustrated_customer": 0}
     invalidate_features(con)

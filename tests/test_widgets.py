@@ -160,9 +160,9 @@ def test_widgets_module_is_lazy() -> None:
 def test_detail_shows_sentiment_and_message_emotions_when_scored(lab) -> None:
     cid = lab.list_conversations(limit=1, sort="id", descending=False)["id"][0]
     lab.execute(
-        "INSERT INTO message_emotions (model_id, text_hash, emotions, polarity, sentiment, scored_at)"
-        " SELECT DISTINCT 'm1', md5(text), ['annoyance'], 'negative', -0.4, now()::TIMESTAMP"
-        " FROM messages WHERE conversation_id = ? AND role = 'customer'",
+        "INSERT INTO message_emotions (model_id, text_hash, context_hash, emotions, polarity, sentiment, scored_at)"
+        " SELECT DISTINCT 'm1', md5(text), context_hash, ['annoyance'], 'negative', -0.4, now()::TIMESTAMP"
+        " FROM message_contexts WHERE conversation_id = ? AND role = 'customer'",
         [cid],
     )
     lab.execute(

@@ -47,7 +47,9 @@ def train_emotions_command(
 ) -> None:
     """Adapt all-MiniLM-L6-v2 to the 28 GoEmotions labels (LoRA + head; CPU is fine).
 
-    The defaults reproduce the shipped model (about 30 minutes on 2 CPU cores).
+    The defaults train from scratch on GoEmotions and convolab's service data (about
+    40 minutes on 2 free CPU cores); the shipped model's card gives the command it
+    was trained with.
     """
     for name in ("train.tsv", "dev.tsv"):
         if not (data / name).is_file():

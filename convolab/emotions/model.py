@@ -76,11 +76,24 @@ class EmotionModel:
     _tokenizer: Any = field(repr=False)
     _forward: Any = field(repr=False)
     _max_length: int = MAX_LENGTH
+    #: Tokens of context read (0: the model scores each message alone).
+    _max_context_length: int = 0
     #: The underlying torch module (our merged network, or the transformers model).
     module: Any = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+    @property
+    def uses_context(self) -> bool:
+        """Whether the model reads the agent turn before a message (see :mod:`.inputs`)."""
+        return self._max_context_length > 0
+
+    def predict_proba(
+        self,
+        texts: Sequence[str],
+        contexts: Sequence[str | None] | None = None,
+        *,
+        batch_size: int = 64,
+    ) -> np.ndarray:
         """Probabilities for each text and label, shape ``(len(texts), 28)``.
 
         Texts are sorted by token length and padded per batch only to the
@@ -90,10 +103,16 @@ class EmotionModel:
         ----------
         texts : Sequence[str]
             Messages to score (``None`` is treated as empty text).
+        contexts : Sequence[str or None], optional
+            The agent turn before each message (same length as ``texts``; ``None``
+            or ``""`` where there was none). Ignored by models that do not read
+            context (:attr:`uses_context`).
         batch_size : int
             Texts per forward pass.
         """
         torch = require("torch")
+        from convolab.emotions.inputs import collate, encode
+
         # The model reads at most _max_length tokens, but the tokenizer would first split the
         # whole text: a 50 MB message took 38 s and 3.8 GB. A token covers at most ~100
         # characters (WordPiece reads a longer word as one [UNK]), so cutting each text at
@@ -105,25 +124,32 @@ class EmotionModel:
         if not texts:
             return out
         set_threads()
-        ids = self._tokenizer(texts, truncation=True, max_length=self._max_length)["input_ids"]
-        order = np.argsort([len(x) for x in ids], kind="stable")
+        encoded = encode(
+            self._tokenizer,
+            texts,
+            contexts if self.uses_context else None,
+            max_length=self._max_length,
+            max_context_length=self._max_context_length,
+        )
+        order = np.argsort([len(ids) for ids, _ in encoded], kind="stable")
         pad_id = self._tokenizer.pad_token_id or 0
         # One forward at a time: torch already uses every thread we allow it.
         with self._lock, torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
-                width = max(len(ids[i]) for i in idx)
-                input_ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
-                mask = torch.zeros((len(idx), width), dtype=torch.long)
-                for row, i in enumerate(idx):
-                    input_ids[row, : len(ids[i])] = torch.tensor(ids[i])
-                    mask[row, : len(ids[i])] = 1
-                out[idx] = self._forward(input_ids, mask)
+                input_ids, mask, types = collate(torch, [encoded[i] for i in idx], pad_id)
+                out[idx] = self._forward(input_ids, mask, types)
         return out
 
-    def predict(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+    def predict(
+        self,
+        texts: Sequence[str],
+        contexts: Sequence[str | None] | None = None,
+        *,
+        batch_size: int = 64,
+    ) -> np.ndarray:
         """0/1 decisions (probability >= the label's threshold), shape ``(n, 28)``."""
-        return self.predict_proba(texts, batch_size=batch_size) >= self.thresholds
+        return self.predict_proba(texts, contexts, batch_size=batch_size) >= self.thresholds
 
 
 def _digest(paths: Sequence[Path], extra: str = "") -> str:
@@ -160,14 +186,14 @@ def resolve_precision(precision: str | None = None) -> str:
 
 
 def _precision_forward(torch: Any, precision: str, call: Any) -> Any:
-    """Wrap a ``logits = call(input_ids, mask)`` so it runs in the chosen precision."""
+    """Wrap a ``logits = call(input_ids, mask, types)`` so it runs in the chosen precision."""
     if precision != "bf16":
         return call
 
-    def bf16(input_ids: Any, mask: Any) -> Any:
+    def bf16(input_ids: Any, mask: Any, types: Any) -> Any:
         # Autocast keeps LayerNorm/softmax in fp32 and runs the matmuls in bfloat16.
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            return call(input_ids, mask).float()
+            return call(input_ids, mask, types).float()
 
     return bf16
 
@@ -224,13 +250,28 @@ def _load_convolab(folder: Path, precision: str) -> EmotionModel:
         files.append(thresholds_file)
     name = DEFAULT_MODEL_NAME if folder == DEFAULT_MODEL_DIR else folder.name
     model_id = f"{name}@{_digest(files)}" + _suffix(precision)
-    logits = _precision_forward(torch, precision, net)
+    # Folders trained before contexts existed have no "context" entry: they score
+    # each message alone (and their token types stay all zero, as they were trained).
+    context_tokens = int((config.get("context") or {}).get("max_tokens", 0))
+    logits = _precision_forward(
+        torch,
+        precision,
+        lambda ids, mask, types: net(ids, mask, types if context_tokens else None),
+    )
 
-    def forward(input_ids: Any, mask: Any) -> np.ndarray:
-        return torch.sigmoid(logits(input_ids, mask)).numpy()
+    def forward(input_ids: Any, mask: Any, types: Any) -> np.ndarray:
+        return torch.sigmoid(logits(input_ids, mask, types)).numpy()
 
     return EmotionModel(
-        LABELS, thresholds, model_id, precision, tokenizer, forward, config["max_length"], net
+        LABELS,
+        thresholds,
+        model_id,
+        precision,
+        tokenizer,
+        forward,
+        config["max_length"],
+        context_tokens,
+        net,
     )
 
 
@@ -265,19 +306,20 @@ def _load_transformers(name: str, precision: str) -> EmotionModel:
             thresholds[i] = float(saved.get(label, 0.5))
     max_length = min(int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
 
+    # Hub models score each message alone: contexts are never encoded for them.
     call = _precision_forward(
-        torch, precision, lambda ids, mask: hf(input_ids=ids, attention_mask=mask).logits
+        torch, precision, lambda ids, mask, _types: hf(input_ids=ids, attention_mask=mask).logits
     )
 
-    def forward(input_ids: Any, mask: Any) -> np.ndarray:
-        logits = call(input_ids, mask)
+    def forward(input_ids: Any, mask: Any, types: Any) -> np.ndarray:
+        logits = call(input_ids, mask, types)
         probs = torch.sigmoid(logits) if multi else torch.softmax(logits, -1)
         out = np.zeros((logits.shape[0], len(LABELS)), dtype=np.float32)
         out[:, source] = probs.float().numpy()
         return out
 
     model_id = f"{name}@{getattr(hf.config, '_commit_hash', None) or 'local'}" + _suffix(precision)
-    return EmotionModel(LABELS, thresholds, model_id, precision, tokenizer, forward, max_length, hf)
+    return EmotionModel(LABELS, thresholds, model_id, precision, tokenizer, forward, max_length, 0, hf)
 
 
 def load_model(

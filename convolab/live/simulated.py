@@ -34,27 +34,26 @@ def _parse(ts: str) -> datetime:
     return datetime.fromisoformat(ts.replace("Z", "+00:00"))
 
 
-class _BatchScorer:
-    """The default model behind a callable that also scores many texts in one forward pass."""
-
-    def __init__(self, model: Any = None) -> None:
-        from convolab.emotions.model import EmotionModel, load_model
-        from convolab.emotions.realtime import _result
-
-        self.model = model if isinstance(model, EmotionModel) else load_model(model)
-        self._result = _result
-
-    def __call__(self, text: str) -> dict[str, Any]:
-        return self.batch([text])[0]
-
-    def batch(self, texts: list[str]) -> list[dict[str, Any]]:
-        probs = self.model.predict_proba(texts)
-        return [self._result(self.model, p) for p in probs]
-
-
 def default_scorer(model: Any = None) -> Scorer:
-    """The real-time scorer used when none is given: the shipped emotion model, batched."""
-    return _BatchScorer(model)
+    """The real-time scorer used when none is given: the shipped emotion model, batched.
+
+    It scores each customer message after the agent turn before it
+    (:class:`~convolab.emotions.realtime.StreamingScorer`).
+    """
+    from convolab.emotions.realtime import StreamingScorer
+
+    return StreamingScorer(model)
+
+
+def _context(call: LiveCall, message: LiveMessage) -> str | None:
+    """The newest agent turn before ``message`` in the call (what the customer answers)."""
+    seen = False
+    for earlier in reversed(call.messages):
+        if earlier is message:
+            seen = True
+        elif seen and earlier.role in ("agent", "human_agent") and earlier.text.strip():
+            return earlier.text
+    return None
 
 
 class SimulatedCallControl(CallControl):
@@ -71,7 +70,9 @@ class SimulatedCallControl(CallControl):
     scorer
         Callable ``text -> {"emotions": [...], "polarity": ...}`` scoring each customer
         message as it arrives; with a ``batch(texts)`` method, messages arriving together
-        across calls are scored in one batch. Default: the shipped emotion model.
+        across calls are scored in one batch; with ``takes_context = True`` it also gets
+        the agent turn before each message (``batch(texts, contexts)``,
+        ``scorer(text, context)``). Default: the shipped emotion model, in context.
     seed
         Seed of the generated conversations.
     replenish
@@ -214,7 +215,16 @@ class SimulatedCallControl(CallControl):
             return
         texts = [m.text for _, m in batch]
         batch_fn = getattr(self.scorer, "batch", None)
-        results = batch_fn(texts) if batch_fn is not None else [self.scorer(t) for t in texts]
+        if getattr(self.scorer, "takes_context", False):
+            with self._lock:
+                contexts = [_context(c, m) for c, m in batch]
+            results = (
+                batch_fn(texts, contexts)
+                if batch_fn is not None
+                else [self.scorer(t, c) for t, c in zip(texts, contexts, strict=True)]
+            )
+        else:
+            results = batch_fn(texts) if batch_fn is not None else [self.scorer(t) for t in texts]
         done = time.perf_counter()
         with self._lock:
             for (call, message), result in zip(batch, results, strict=True):

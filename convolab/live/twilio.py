@@ -203,7 +203,14 @@ class TwilioCallControl(CallControl):
         """Add a transcript message (from the AI agent's speech pipeline); customer ones are scored."""
         message = LiveMessage(role, text, _now(), arrived=time.perf_counter())
         if role == "customer" and self.scorer is not None:
-            result = self.scorer(text)
+            if getattr(self.scorer, "takes_context", False):
+                # Scored after the agent turn it answers (see convolab.emotions.inputs).
+                with self._lock:
+                    agent = [m.text for m in self.call(call_id).messages
+                             if m.role in ("agent", "human_agent") and m.text.strip()]
+                result = self.scorer(text, agent[-1] if agent else None)
+            else:
+                result = self.scorer(text)
             message.emotions = [e for e in result.get("emotions", []) if e != "neutral"]
             message.polarity, message.scored = result.get("polarity"), time.perf_counter()
         with self._lock:

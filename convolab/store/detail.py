@@ -98,12 +98,13 @@ def _with_emotions(store: Workbench, conversation_id: str, messages: list[dict[s
     unscored store) get ``None`` and ``[]``.
     """
     labels = ", ".join(f"e.{label}" for label in LABELS)
+    # The scores view pairs each message with its context (the agent turn before it);
+    # the conversation filter is pushed below its window, so this reads one conversation.
     rows = store._run(
         f"""
-        SELECT m.seq, e.polarity, e.sentiment, e.emotions, {labels}
-        FROM messages m
-        JOIN message_emotions e ON e.text_hash = md5(m.text)
-        WHERE m.conversation_id = ?
+        SELECT e.seq, e.polarity, e.sentiment, e.emotions, {labels}
+        FROM message_emotion_scores e
+        WHERE e.conversation_id = ?
           AND e.model_id = (SELECT model_id FROM conversation_emotions WHERE conversation_id = ?
                             ORDER BY refreshed_at DESC LIMIT 1)
         """,  # noqa: S608 - label names come from the fixed LABELS tuple

@@ -103,9 +103,9 @@ def score_emotions(lab: convolab.Workbench, conversation_id: str) -> None:
     """Emotion scores for a conversation's customer messages, as a scoring run would write them."""
     lab.execute(
         """
-        INSERT INTO message_emotions (model_id, text_hash, annoyance, gratitude, neutral, emotions, polarity,
-                                      sentiment, scored_at)
-        SELECT 'browser-test', md5(text),
+        INSERT INTO message_emotions (model_id, text_hash, context_hash, annoyance, gratitude, neutral, emotions,
+                                      polarity, sentiment, scored_at)
+        SELECT 'browser-test', md5(text), context_hash,
                CASE WHEN text LIKE '%annoying%' THEN 0.8 ELSE 0.05 END,
                CASE WHEN text LIKE '%thank%' THEN 0.9 ELSE 0.05 END, 0.3,
                CASE WHEN text LIKE '%annoying%' THEN ['annoyance'] WHEN text LIKE '%thank%' THEN ['gratitude']
@@ -114,7 +114,7 @@ def score_emotions(lab: convolab.Workbench, conversation_id: str) -> None:
                     ELSE 'neutral' END,
                CASE WHEN text LIKE '%annoying%' THEN -0.7 WHEN text LIKE '%thank%' THEN 0.8 ELSE 0.0 END,
                now()::TIMESTAMP
-        FROM messages WHERE conversation_id = ? AND role = 'customer'
+        FROM message_contexts WHERE conversation_id = ? AND role = 'customer'
         """,
         [conversation_id],
     )

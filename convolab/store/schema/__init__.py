@@ -26,7 +26,7 @@ from convolab.store._connection import transaction
 from convolab.store.schema.audio import V9_AUDIO
 from convolab.store.schema.core import V1_CORE
 from convolab.store.schema.embeddings import V10_EMBEDDINGS
-from convolab.store.schema.emotions import V2_EMOTIONS
+from convolab.store.schema.emotions import V2_EMOTIONS, V11_EMOTION_CONTEXTS
 from convolab.store.schema.flags import V3_FLAGS
 from convolab.store.schema.live import V4_LIVE
 from convolab.store.schema.pages import (
@@ -135,6 +135,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     )),
     Migration(9, "call-recording analyses and store settings", V9_AUDIO, for_lake(V9_AUDIO)),
     Migration(10, "sentence embeddings for meaning-based review criteria", V10_EMBEDDINGS, for_lake(V10_EMBEDDINGS)),
+    Migration(11, "emotion scores keyed by message text and its context", V11_EMOTION_CONTEXTS,
+              for_lake(V11_EMOTION_CONTEXTS)),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

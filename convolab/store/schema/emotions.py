@@ -51,7 +51,7 @@ from __future__ import annotations
 
 from convolab.emotions.labels import LABELS
 
-__all__ = ["V2_EMOTIONS"]
+__all__ = ["V2_EMOTIONS", "V11_EMOTION_CONTEXTS"]
 
 _LABEL_COLUMNS = ",\n        ".join(f"{label} FLOAT" for label in LABELS)
 
@@ -100,5 +100,75 @@ V2_EMOTIONS = (
     SELECT m.conversation_id, m.seq, m.role, m.sent_at, e.*
     FROM messages AS m
     JOIN message_emotions AS e ON e.text_hash = md5(m.text)
+    """,
+)
+
+
+# Version 11: a customer message is scored in its context (the agent turn before it), so
+# the same text can score differently after "Is there anything else?" and after "Did the
+# reset fix it?". Scores are keyed by (model, text, context). Which context a message was
+# seen in is computed by a window over ``messages`` in the views below, not stored, so
+# there is no key table to keep in step with ingest, upserts and deletes. The scores view
+# carries only 32-character hashes through its window (the context's hash *is* the agent
+# message's ``md5(text)``), which keeps it close to the cost of the text-only join it
+# replaces (``bench/emotion_store.py``); the texts travel only in ``message_contexts``,
+# which scoring reads.
+
+_AGENT = "role IN ('agent', 'human_agent') AND trim(text) <> ''"
+#: The newest earlier row's value of ``column`` among agent rows of the conversation.
+_NEWEST_AGENT = """last_value({column} IGNORE NULLS) OVER (
+        PARTITION BY conversation_id ORDER BY seq
+        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"""
+
+V11_EMOTION_CONTEXTS = (
+    f"""
+    CREATE VIEW message_context_keys AS
+    SELECT conversation_id, seq, role, sent_at, text_hash,
+           CASE WHEN role = 'customer'
+                THEN coalesce({_NEWEST_AGENT.format(column="agent_hash")}, '')
+                ELSE '' END AS context_hash
+    FROM (SELECT *, CASE WHEN {_AGENT} THEN text_hash END AS agent_hash
+          FROM (SELECT conversation_id, seq, role, sent_at, text, md5(text) AS text_hash
+                FROM messages))
+    """,  # noqa: S608 - fixed SQL
+    f"""
+    CREATE VIEW message_contexts AS
+    SELECT conversation_id, seq, role, sent_at, text, md5(text) AS text_hash, context,
+           coalesce(md5(context), '') AS context_hash
+    FROM (SELECT *, CASE WHEN role = 'customer'
+                         THEN {_NEWEST_AGENT.format(column=f"CASE WHEN {_AGENT} THEN text END")}
+                    END AS context
+          FROM messages)
+    """,  # noqa: S608 - fixed SQL
+    f"""
+    CREATE TABLE message_emotions_v8 (
+    model_id VARCHAR NOT NULL,
+    text_hash VARCHAR NOT NULL,
+    context_hash VARCHAR NOT NULL,
+    {_LABEL_COLUMNS},
+    emotions VARCHAR[],
+    polarity VARCHAR,
+    sentiment FLOAT,
+    scored_at TIMESTAMP,
+    PRIMARY KEY (model_id, text_hash, context_hash)
+    )
+    """,
+    # Scores written before contexts existed were made without context: they hold for
+    # every context their text appears in today (and for none, if it appears nowhere).
+    """
+    INSERT INTO message_emotions_v8 BY NAME
+    SELECT e.*, coalesce(k.context_hash, '') AS context_hash
+    FROM message_emotions AS e
+    LEFT JOIN (SELECT DISTINCT text_hash, context_hash FROM message_context_keys) AS k
+      ON k.text_hash = e.text_hash
+    """,
+    "DROP VIEW message_emotion_scores",
+    "DROP TABLE message_emotions",
+    "ALTER TABLE message_emotions_v8 RENAME TO message_emotions",
+    """
+    CREATE VIEW message_emotion_scores AS
+    SELECT k.conversation_id, k.seq, k.role, k.sent_at, e.*
+    FROM message_context_keys AS k
+    JOIN message_emotions AS e ON e.text_hash = k.text_hash AND e.context_hash = k.context_hash
     """,
 )
