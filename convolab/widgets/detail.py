@@ -125,7 +125,7 @@ class ConversationDetail(widgets.VBox):
         self.menu = widgets.VBox(layout=widgets.Layout(display="none"))
         self.downloads = widgets.HTML()
         self.downloads.add_class("cl-downloads")
-        self.delete_button = widgets.Button(description="🗑 Delete", button_style="danger")  # no icon font: pages load nothing from a CDN
+        self.delete_button = widgets.Button(description="Delete", button_style="danger")  # no icon: pages load no icon font from a CDN
         self.confirm_delete = widgets.Button(description="Confirm delete", button_style="danger")
         self.cancel_delete = widgets.Button(description="Cancel")
         self.delete_box = widgets.HBox([widgets.Label("Delete this conversation for good?"),
@@ -146,7 +146,7 @@ class ConversationDetail(widgets.VBox):
         self.new_severity = widgets.Dropdown(options=["low", "medium", "high"], value="medium",
                                              layout=widgets.Layout(width="90px"))
         self.new_reason = widgets.Text(placeholder="reason")
-        self.add_button = widgets.Button(description="🚩 Add flag")
+        self.add_button = widgets.Button(description="Add flag")
 
         self.menu_button.observe(self._toggle_menu, "value")
         self.delete_button.on_click(lambda _: setattr(self.delete_box.layout, "display", "flex"))

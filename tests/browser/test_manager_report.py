@@ -44,7 +44,8 @@ def report_store(tmp_path_factory) -> Path:
 
 def figures(db: Path, *, days: int | None = None, flow: str | None = None) -> dict[str, int]:
     """Independent counts: conversations, and per status, in the last ``days`` days of the store."""
-    with convolab.open(db, read_only=True) as lab:
+    # The page opens the store for each action: wait for one in progress instead of failing.
+    with convolab.open(db, read_only=True, wait=30) as lab:
         last = lab.execute("SELECT max(started_at)::DATE FROM conversations").scalar()
         clauses, params = ["TRUE"], []
         if days:
