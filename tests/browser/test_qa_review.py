@@ -32,8 +32,26 @@ def open_dashboard(page, voila_server) -> None:
 
 
 def open_row(page, conversation_id: str) -> None:
-    page.locator(".cl-rows select").select_option(label=conversation_id)
-    page.wait_for_selector(f".cl-detail-view h3:has-text('{conversation_id}')")
+    """Open a row from the "Open" list.
+
+    ipywidgets' Select syncs the selected *index*: a pick made while the kernel is still
+    sending the list's refresh after the previous click (a decision refreshes the table)
+    reaches the kernel as an index into the old list, and is refused there. A person
+    sees nothing happen and picks again; so does this helper (a known limitation of the
+    Open list, noted in the changelog), after re-picking from the refreshed list.
+    """
+    rows = page.locator(".cl-rows select")
+    title = f".cl-detail-view h3:has-text('{conversation_id}')"
+    for attempt in range(3):
+        if attempt:
+            rows.evaluate("s => { s.selectedIndex = -1; }")  # so that picking it again is a change
+        rows.select_option(label=conversation_id)
+        try:
+            page.wait_for_selector(title, timeout=20_000)
+            return
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: pick again, as a person would
+            if attempt == 2:
+                raise
 
 
 def show_all(page) -> None:
