@@ -100,7 +100,7 @@ def test_built_ins_meet_the_quality_bars_on_scored_generated_data(scored_sample)
             assert 0 < r["flagged"] < n / 2, r  # fires on some, not on most
             assert r["recall"] >= 0.9 and r["precision"] >= 0.8, r
         # Thresholds sit in a gap, not at a knife edge: moving them keeps the bars.
-        for name, param, values in [("frustrated_customer", "peak", [0.4, 0.6]),
+        for name, param, values in [("frustrated_customer", "peak", [0.8, 1.0]),
                                     ("sentiment_worsened", "end_max", [-0.35, -0.65]),
                                     ("duration_anomaly", "z", [4.2, 5.8])]:
             swept, _ = sweep(lab, name, param, values)
