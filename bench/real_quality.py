@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -50,6 +49,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "real_data"))
 
 from build import CRITERIA, SENTIMENTS, build  # noqa: E402
+
+from convolab.flags.calibrate import wilson  # noqa: E402 - the same interval `convolab calibrate` prints
 
 SETS: tuple[str, ...] = ("twcs", "maia", "multiwoz", "abcd")
 SET_TITLES = {
@@ -82,15 +83,6 @@ BARS: tuple[tuple[str, str, str, float], ...] = (
 # ----------------------------------------------------------------------------- statistics
 
 
-def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float] | None:
-    """95% Wilson score interval for k successes in n trials (None when n is 0)."""
-    if n == 0:
-        return None
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def prf(tp: int, fp: int, fn: int) -> dict[str, Any]:
