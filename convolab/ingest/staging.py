@@ -324,7 +324,6 @@ def finish_load(store: Workbench, *, file: str, fmt: str, staged: str,
     loaded with other content (``stg_run``, which ``remember`` adds this file's
     accepted ids to).
     """
-    load_id = store.execute(f"SELECT {store.new_id_sql('loads')}").fetchone()[0]
     started = store.execute("SELECT now()::TIMESTAMP").fetchone()[0]
     deep = validate.find_deep_values(store, staged, limits or Limits.from_settings())
     store.execute(f"CREATE TEMP TABLE IF NOT EXISTS stg_run ({RUN_COLUMNS})")  # ingest() makes it per call
@@ -373,6 +372,10 @@ def finish_load(store: Workbench, *, file: str, fmt: str, staged: str,
 
     def commit() -> int:
         with store.transaction():
+            # Drawn inside the writing transaction: DuckDB 1.5.5 does not log a sequence
+            # step taken in a read-only statement, so after a kill -9 it would hand the
+            # same id out again.
+            load_id = store.execute(f"SELECT {store.new_id_sql('loads')}").fetchone()[0]
             # Two loads of the same new ids at once on a team store: the later commit runs again.
             store.claim("conversations")
             # New or changed conversations; identical ones (same content hash) are left alone.

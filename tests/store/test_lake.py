@@ -228,6 +228,26 @@ def _consistent(location: str) -> dict[str, int]:
                 for t in ("conversations", "messages", "function_calls", "tags", "parameters", "ground_truth")}
 
 
+def test_a_load_killed_right_after_it_committed_does_not_reuse_its_load_id(tmp_path):
+    """DuckDB 1.5.5 forgets a sequence step taken outside a writing transaction when the
+    process dies before a checkpoint: the next load would draw the same id and fail."""
+    files = [write_conversations(tmp_path / f"part-{i}.jsonl", 5, seed=i, prefix=f"p{i}") for i in range(2)]
+    store = str(tmp_path / "store.duckdb")
+    killed = _run("""
+        import os, sys, convolab
+        lab = convolab.open(sys.argv[1])
+        lab.ingest(sys.argv[2])
+        os.kill(os.getpid(), 9)  # no close, no checkpoint: the WAL is all there is
+    """, store, str(files[0]))
+    killed.communicate(timeout=120)
+    assert killed.returncode == -signal.SIGKILL
+    with convolab.open(store) as lab:
+        lab.ingest(files[1])
+        loads = lab.sql("SELECT load_id, file FROM loads ORDER BY load_id")
+    assert loads["file"].to_list() == [str(files[0]), str(files[1])]
+    assert loads["load_id"].n_unique() == 2
+
+
 @pytest.mark.slow
 def test_kill_9_during_an_ingest_leaves_whole_conversations_only(backend, tmp_path):
     files = [write_conversations(tmp_path / f"part-{i}.jsonl", 1500, seed=20 + i, prefix=f"p{i}") for i in range(3)]
@@ -273,7 +293,7 @@ def _fill(location: str, sample_jsonl: Path) -> None:
         confirm_flag(lab, manual, reviewer="ann")
         lab.delete(lab.list_conversations(limit=2)["id"][1], actor="lead")
         emotions = ", ".join(f"{i / 100}" for i in range(28))
-        lab.execute(f"INSERT INTO message_emotions VALUES ('m@1', 'abc', {emotions}, ['anger'], 'negative', -0.5,"  # noqa: S608
+        lab.execute(f"INSERT INTO message_emotions VALUES ('m@1', 'abc', '', {emotions}, ['anger'], 'negative', -0.5,"  # noqa: S608
                     " now()::TIMESTAMP)")
         lab.execute("INSERT INTO conversation_emotions (conversation_id, model_id, n_messages, top_emotions,"
                     " polarity, sentiment, trend, refreshed_at) VALUES (?, 'm@1', 3, ['anger'], 'negative', -0.5,"
