@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -196,3 +197,12 @@ def test_a_guard_bounds_the_share_of_tagged_conversations_flagged(labelled_lab, 
     assert free.params["gap_s"] == 30 and free.guard_share is None
     assert held.params["gap_s"] == 40 and held.guard_share == 0.0
     assert held.labelled == free.labelled == 27  # reviewed calls only; the booking calls are not labels
+
+
+def test_a_calibrated_file_names_its_store_without_a_password():
+    from convolab.cli.flags import _store_name
+
+    assert _store_name(Path("/data/qa.duckdb")) == "qa.duckdb"
+    assert _store_name("ducklake:sqlite:/srv/team/cat.sqlite") == "the team store cat.sqlite"
+    shown = _store_name("ducklake:postgres:dbname=qa host=db password=s3cret user=qa?data=/srv/lake")
+    assert "s3cret" not in shown and "dbname=qa" in shown and "/srv/lake" not in shown

@@ -192,7 +192,7 @@ def calibrate_command(
                                 targets=targets, guard=guard_tag, guard_share=guard_share, folds=folds,
                                 seed=seed)
         tuned = calibrated_criteria(loaded, results)
-        header = (f"Calibrated by `convolab calibrate` on {resolve_db(db).name} (labels: {labels},"
+        header = (f"Calibrated by `convolab calibrate` on {_store_name(resolve_db(db))} (labels: {labels},"
                   f" target precision: {target_precision if target_precision is not None else 'best F1'},"
                   f" {folds}-fold cross-validation, seed {seed}).")
         write_criteria(tuned, out, header=header)
@@ -220,3 +220,17 @@ def calibrate_command(
     console.print(f"95% Wilson score intervals on the pooled out-of-fold predictions of {folds}-fold"
                   f" cross-validation by conversation. Wrote {out}; use it with"
                   f" `convolab flag --criteria {out}`.", markup=False, soft_wrap=True)
+
+
+def _store_name(location: Path | str) -> str:
+    """A store as a criteria file's header names it: a file by its name, a team store by its
+    catalog (a SQLite file's name, or the PostgreSQL connection with any password masked)."""
+    if isinstance(location, Path):
+        return location.name
+    from convolab.store.lake import LakeLocation
+
+    lake = LakeLocation.parse(location)
+    if lake.kind == "sqlite":
+        return f"the team store {Path(lake.catalog).name}"
+    return f"the team store {LakeLocation(lake.kind, lake.catalog, None)}"  # str() masks a password
+
