@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 import pytest
 
@@ -99,8 +101,13 @@ def test_built_ins_meet_the_quality_bars_on_scored_generated_data(scored_sample)
         for r in frame.to_dicts():
             assert 0 < r["flagged"] < n / 2, r  # fires on some, not on most
             assert r["recall"] >= 0.9 and r["precision"] >= 0.8, r
-        # Thresholds sit in a gap, not at a knife edge: moving them keeps the bars.
-        for name, param, values in [("frustrated_customer", "peak", [0.8, 1.0]),
+        # Thresholds sit in a gap, not at a knife edge: moving them keeps the bars. The emotion
+        # peak is a probability, so it moves on the logit scale: 0.4 either side is what 0.4 and
+        # 0.6 were around the first model's 0.5; around the shipped 0.9 that is 0.86 and 0.93.
+        peak = next(c for c in load_criteria() if c.name == "frustrated_customer").params["peak"]
+        logit = math.log(peak / (1 - peak))
+        peaks = [round(1 / (1 + math.exp(-(logit + step))), 3) for step in (-0.4, 0.4)]
+        for name, param, values in [("frustrated_customer", "peak", peaks),
                                     ("sentiment_worsened", "end_max", [-0.35, -0.65]),
                                     ("duration_anomaly", "z", [4.2, 5.8])]:
             swept, _ = sweep(lab, name, param, values)
