@@ -111,7 +111,7 @@ def render_table(rows: list[dict[str, Any]], *, sort: str, descending: bool, sel
             esc(r["id"]),
             esc(r["flow"]),
             f'<span title="{esc(r["platform"])}">{esc(PLATFORM_ICONS.get(r["platform"] or "", r["platform"]))}</span>',
-            esc(r["contact"]),
+            f'<span class="cl-contact" title="{esc(r["contact"])}">{esc(r["contact"])}</span>',
             f'<span class="cl-status cl-status-{esc(r["status"])}">{esc(r["status"])}</span>',
             esc(fmt_duration(r["duration_s"])),
             f'<span class="cl-last">{esc((r["last_message"] or "")[:120])}</span>',
@@ -158,7 +158,15 @@ TABLE_CSS = """
 .cl-table td { line-height: 1.3; }
 .cl-table tr.cl-selected td { background: #e8f0fe; }
 .cl-last { display: inline-block; max-width: 260px; overflow: hidden; text-overflow: ellipsis;
-  white-space: nowrap; }
+  white-space: nowrap; vertical-align: top; }
+.cl-contact { display: inline-block; max-width: 180px; overflow: hidden; text-overflow: ellipsis;
+  white-space: nowrap; vertical-align: top; }
+/* A laptop screen (1366 px) beside the detail view: the long free-text cells give way, so
+   a row shows its id, flow, status, duration and the start of its last message. */
+@media (max-width: 1599px) {
+  .cl-contact { max-width: 110px; }
+  .cl-last { max-width: 150px; }
+}
 .cl-status-failed { color: #b00020; } .cl-status-abandoned { color: #a05a00; }
 .cl-detail dt { font-weight: bold; margin-top: 4px; }
 .cl-detail dd { margin-left: 12px; }

@@ -272,6 +272,12 @@ def test_the_qa_dashboard_fits_the_screen(chromium, voila_server, size: tuple[in
         table = page.locator(".cl-table-html").bounding_box()
         detail = page.locator(".cl-detail-view").bounding_box()
         assert table["x"] + table["width"] <= detail["x"] + 1, "the table runs under the detail view"
+        right = table["x"] + table["width"] + 1
+        for column in ("ID", "Flow", "Status", "Duration"):  # what a reviewer reads without scrolling
+            head = page.locator(f".cl-table th:has-text('{column}')").first.bounding_box()
+            assert head["x"] + head["width"] <= right, f"{column} is scrolled out of view"
+        last = page.locator(".cl-table th:has-text('Last Message')").first.bounding_box()
+        assert last["x"] + 60 <= right, "the last message is scrolled out of view"  # its start, at least
         for label in ("Search", "To", "Flagged", "From"):  # the filter controls stay beside the table
             box = page.locator(f".widget-inline-hbox:has(label:text-is('{label}'))").first.bounding_box()
             assert box["x"] + box["width"] <= detail["x"] + 1, f"{label} runs under the detail view"
