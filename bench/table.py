@@ -11,7 +11,7 @@ on both stores in the same run, times the same page request:
   and stays under 300 ms.
 - **widget**: ``ConversationTable.go(1)`` (count + page + render + widget
   state), what a click on "Next" costs in the kernel. Bytes sent per page are
-  what that refresh puts on the wire: the table HTML plus the row selector's ids.
+  what that refresh puts on the wire: the table HTML.
 
 Sizes are measured interleaved (10k, 1M, 1M, 10k, ...) after warm-up runs, and
 the median of ``--repeat`` runs is reported, so load from other processes hits
@@ -28,7 +28,6 @@ Run: ``python bench/table.py [--sizes 10000 1000000] [--repeat 15] [--backend fi
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
@@ -173,8 +172,8 @@ def widget_once(table) -> tuple[float, int]:
     t0 = time.perf_counter()
     table.go(1)
     elapsed = time.perf_counter() - t0
-    assert len(table.rows.options) == PAGE
-    sent = len(table.html.value.encode()) + len(json.dumps(list(table.rows.options)).encode())
+    assert len(table.row_ids) == PAGE
+    sent = len(table.html.value.encode())
     return elapsed, sent
 
 

@@ -187,6 +187,6 @@ def conversation(id: str = "c-1", **overrides: Any) -> dict[str, Any]:  # noqa: 
 def playwright():
     """One Playwright (sync API) per session: a second one in the same thread is refused, and both
     the browser tests and the report tests drive chromium."""
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api  # the test extra: missing, the browser tests fail, never skip
     with sync_api.sync_playwright() as p:
         yield p

@@ -11,13 +11,10 @@ import pytest
 
 import convolab
 from convolab.conversations import DETAIL_FIELDS
+from convolab.flags import decide
 from convolab.generate import write_conversations
-
-pytest.importorskip("ipywidgets")
-
-from convolab.flags import decide  # noqa: E402
-from convolab.widgets import ConversationDetail, ConversationTable  # noqa: E402
-from convolab.widgets._html import TABLE_HEADERS, esc  # noqa: E402
+from convolab.widgets import ConversationDetail, ConversationTable
+from convolab.widgets._html import TABLE_HEADERS, esc
 
 PAYLOADS = ('<script>window.__pwned=1</script>', '<img src=x onerror="window.__pwned=1">')
 
@@ -70,32 +67,32 @@ def test_table_columns_in_contract_order(lab) -> None:
     assert [h.strip() for h in headers] == [label for label, _, _ in TABLE_HEADERS]
     assert headers[0] == "ID" and headers[-1] == "Tags"
     assert table.total == 121
-    assert len(table.rows.options) == 50
+    assert len(table.row_ids) == 50
     assert table.html.value.count("<tr data-id=") == 50
 
 
 def test_table_paging_filters_and_sort(lab) -> None:
     table = ConversationTable(lab, page_size=50)
     table.go(2)
-    assert len(table.rows.options) == 21 and table.next_button.disabled
+    assert len(table.row_ids) == 21 and table.next_button.disabled
     table.status.value = "failed"
     assert table.page == 0
     n = lab.count_conversations(status="failed")
-    assert table.total == n and len(table.rows.options) == min(50, n)
+    assert table.total == n and len(table.row_ids) == min(50, n)
     assert all(s == "failed" for s in lab.list_conversations(status="failed")["status"])
     table.status.value = "(any)"
     table.sort.value = "id"
     table.descending.value = False
-    assert table.rows.options[0] == min(lab.list_conversations(limit=None)["id"])
+    assert table.row_ids[0] == min(lab.list_conversations(limit=None)["id"])
     table.search.value = "window.__pwned"
-    assert table.rows.options == ("c-evil",)
+    assert table.row_ids == ("c-evil",)
 
 
 def test_row_selection_opens_detail(lab) -> None:
     detail = ConversationDetail(lab)
     table = ConversationTable(lab, on_select=detail.show)
-    first = table.rows.options[0]
-    table.rows.value = first
+    first = table.row_ids[0]
+    table.select(first)
     assert table.selected == first and detail.conversation_id == first
     assert 'class="cl-selected"' in table.html.value
     fields = re.findall(r'<dt data-field="([^"]+)"', detail.fields.value)
@@ -197,17 +194,17 @@ def test_header_click_sorts_in_duckdb_and_flips_direction(lab) -> None:
     assert (table.sort.value, table.descending.value, table.page) == ("duration", True, 0)
     assert _header_arrows(table.html.value) == {"duration": "▼"}
     want = lab.list_conversations(sort="duration", descending=True, limit=50)["id"].to_list()
-    assert list(table.rows.options) == want
+    assert list(table.row_ids) == want
     _click(table, event="sort", key="duration")  # the same column again: flipped
     assert table.descending.value is False and _header_arrows(table.html.value) == {"duration": "▲"}
     page = lab.list_conversations(sort="duration", descending=False, limit=50)
-    assert list(table.rows.options) == page["id"].to_list()
+    assert list(table.row_ids) == page["id"].to_list()
     assert page["duration_s"].to_list() == sorted(page["duration_s"].to_list())
     assert 'aria-sort="ascending"' in table.html.value and table.descending.description == "▲ asc"
     _click(table, event="sort", key="flow")  # text columns start A to Z
     assert (table.sort.value, table.descending.value) == ("flow", False)
     assert _header_arrows(table.html.value) == {"flow": "▲"}
-    flows = [lab.conversation(cid)["flow"] for cid in table.rows.options]
+    flows = [lab.conversation(cid)["flow"] for cid in table.row_ids]
     assert flows == sorted(flows)
     before, total = table.html.value, lab.count_conversations()
     _click(table, event="sort", key="tags")  # not sortable
@@ -221,9 +218,9 @@ def test_header_click_sorts_in_duckdb_and_flips_direction(lab) -> None:
 def test_row_click_selects_only_rows_on_the_page(lab) -> None:
     opened: list[str] = []
     table = ConversationTable(lab, on_select=opened.append)
-    target = table.rows.options[3]
+    target = table.row_ids[3]
     _click(table, event="select", id=target)
-    assert opened == [target] and table.selected == target and table.rows.value == target
-    assert f'<tr data-id="{target}" class="cl-selected">' in table.html.value
+    assert opened == [target] and table.selected == target
+    assert f'<tr data-id="{target}" tabindex="0" class="cl-selected">' in table.html.value
     _click(table, event="select", id="not-on-this-page")
     assert opened == [target]

@@ -16,7 +16,10 @@ from typing import Any
 
 from convolab.conversations import PLATFORM_ICONS
 
-__all__ = ["download_link", "esc", "fmt_duration", "fmt_time", "fmt_value", "render_table"]
+__all__ = ["ROW_ATTRS", "download_link", "esc", "fmt_duration", "fmt_time", "fmt_value", "render_table"]
+
+#: Attributes of every row after its ``data-id``: focusable, so a keyboard opens rows too.
+ROW_ATTRS = 'tabindex="0"'
 
 #: Header label -> (column in the page frame, sort key understood by list_conversations).
 TABLE_HEADERS: tuple[tuple[str, str, str | None], ...] = (
@@ -121,7 +124,7 @@ def render_table(rows: list[dict[str, Any]], *, sort: str, descending: bool, sel
             _kv(r["tags"], " · "),  # one line per row
         ]
         body.append(
-            f'<tr data-id="{esc(r["id"])}"{cls}>' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+            f'<tr data-id="{esc(r["id"])}" {ROW_ATTRS}{cls}>' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
         )
     return (
         '<table class="cl-table"><thead><tr>' + head + "</tr></thead><tbody>" + "".join(body) + "</tbody></table>"
@@ -157,6 +160,7 @@ TABLE_CSS = """
 .cl-table td { white-space: nowrap; }
 .cl-table td { line-height: 1.3; }
 .cl-table tr.cl-selected td { background: #e8f0fe; }
+.cl-table tbody tr[data-id]:focus { outline: 2px solid #3572c6; outline-offset: -2px; }
 .cl-last { display: inline-block; max-width: 260px; overflow: hidden; text-overflow: ellipsis;
   white-space: nowrap; vertical-align: top; }
 .cl-contact { display: inline-block; max-width: 180px; overflow: hidden; text-overflow: ellipsis;

@@ -14,7 +14,7 @@ from convolab.conversations import PLATFORMS, STATUSES
 from convolab.errors import ConvolabError, StoreInUse
 from convolab.store import ConversationFilter, Workbench
 from convolab.widgets._feedback import error_html, reporting
-from convolab.widgets._html import TABLE_CSS, TABLE_HEADERS, esc, render_table
+from convolab.widgets._html import ROW_ATTRS, TABLE_CSS, TABLE_HEADERS, esc, render_table
 from convolab.widgets.page_store import PageStore, session
 
 __all__ = ["ConversationTable", "TableView"]
@@ -42,19 +42,40 @@ DESCENDING_FIRST = frozenset({"date", "duration", "flagged", "functions"})
 # header (or Enter/Space on a focused one) and on a row. It never builds markup itself.
 _VIEW_ESM = r"""
 function render({ model, el }) {
-  const draw = () => { el.innerHTML = model.get("value"); };
+  const draw = () => {
+    // A redraw (after a click, a decision, an ingest) keeps the keyboard on the row it was on.
+    const focused = el.querySelector("tbody tr[data-id]:focus");
+    el.innerHTML = model.get("value");
+    const again = focused && [...el.querySelectorAll("tbody tr[data-id]")].find((tr) => tr.dataset.id === focused.dataset.id);
+    if (again) again.focus();
+  };
   const sortFrom = (event) => {
     const th = event.target.closest("th[data-sort]");
     if (th && el.contains(th)) { model.send({ event: "sort", key: th.dataset.sort }); return true; }
     return false;
   };
+  // A row is opened by its id (never by its position), so a click that races a refresh
+  // opens the row that was clicked or nothing. Rows are focusable: Enter or Space opens
+  // the focused one, the arrow keys move between them.
+  const rowOf = (event) => {
+    const tr = event.target.closest("tbody tr[data-id]");
+    return tr && el.contains(tr) ? tr : null;
+  };
   const onClick = (event) => {
     if (sortFrom(event)) return;
-    const tr = event.target.closest("tbody tr[data-id]");
-    if (tr && el.contains(tr)) model.send({ event: "select", id: tr.dataset.id });
+    const tr = rowOf(event);
+    if (tr) model.send({ event: "select", id: tr.dataset.id });
   };
   const onKey = (event) => {
-    if ((event.key === "Enter" || event.key === " ") && sortFrom(event)) event.preventDefault();
+    if (event.key === "Enter" || event.key === " ") {
+      if (sortFrom(event)) { event.preventDefault(); return; }
+      const tr = rowOf(event);
+      if (tr) { event.preventDefault(); model.send({ event: "select", id: tr.dataset.id }); }
+    } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      const tr = rowOf(event);
+      const next = tr && (event.key === "ArrowDown" ? tr.nextElementSibling : tr.previousElementSibling);
+      if (next) { event.preventDefault(); next.focus(); }
+    }
   };
   draw();
   model.on("change:value", draw);
@@ -100,7 +121,7 @@ class ConversationTable(widgets.VBox):
     one escaped HTML table, so the browser receives ~50 rows whatever the size
     of the store. Click a column header to sort by it (in DuckDB); click it
     again to flip the direction (▲ ascending, ▼ descending). Click a row to
-    open it.
+    open it, or Tab to it (↑/↓ move between rows) and press Enter.
 
     Parameters
     ----------
@@ -118,6 +139,8 @@ class ConversationTable(widgets.VBox):
     ----------
     selected : str or None
         The selected conversation id (a trait: ``table.observe(fn, "selected")``).
+    row_ids : tuple of str
+        The ids of the rows on the current page, in their order.
 
     Examples
     --------
@@ -142,7 +165,6 @@ class ConversationTable(widgets.VBox):
         self.total = 0
         self.last_html = ""
         self._callbacks: list[Callable[[str], Any]] = [on_select] if on_select else []
-        self._updating = False
         self._quiet = False  # set while several controls change for one refresh
         self._page_ids: list[str] = []
 
@@ -183,8 +205,6 @@ class ConversationTable(widgets.VBox):
         self.html = TableView(layout=widgets.Layout(overflow="auto", flex="1 1 auto", min_width="0"))
         self.html.add_class("cl-table-html")
         self.html.on_msg(reporting(self._say, "Table click", self._on_view_msg))
-        self.rows = widgets.Select(options=[], rows=12, description="Open", layout=widgets.Layout(width="260px"))
-        self.rows.add_class("cl-rows")
 
         # Shows why a click failed (widgets._feedback); ipywidgets would only log it.
         self.message = widgets.HTML()
@@ -194,7 +214,6 @@ class ConversationTable(widgets.VBox):
             w.observe(reporting(self._say, "Filter", self._on_filter), "value")
         self.prev_button.on_click(reporting(self._say, "Previous page", lambda _: self.go(self.page - 1)))
         self.next_button.on_click(reporting(self._say, "Next page", lambda _: self.go(self.page + 1)))
-        self.rows.observe(reporting(self._say, "Open", self._on_row), "value")
 
         super().__init__([
             widgets.HTML(TABLE_CSS),
@@ -205,12 +224,17 @@ class ConversationTable(widgets.VBox):
                          layout=_WRAP),
             self.message,
             self.notice,
-            widgets.HBox([self.rows, self.html], layout=widgets.Layout(width="100%", min_width="0")),
+            self.html,
         ])
         self.layout.min_width = "0"  # beside a detail view: shrink and scroll, don't overlap it
         self.refresh()
 
     # -- state -----------------------------------------------------------------------------
+
+    @property
+    def row_ids(self) -> tuple[str, ...]:
+        """The ids of the rows on the current page, in the order shown."""
+        return tuple(self._page_ids)
 
     def filters(self) -> ConversationFilter:
         """The filter the controls describe (every value bound as a SQL parameter downstream)."""
@@ -264,13 +288,7 @@ class ConversationTable(widgets.VBox):
         self.page_label.value = f"{first}–{first + len(rows) - 1 if rows else 0} of {self.total:,}"
         self.prev_button.disabled = self.page == 0
         self.next_button.disabled = self.page >= last
-        self._updating = True  # repopulating options must not count as a user selection
-        try:
-            ids = self._page_ids = [r["id"] for r in rows]
-            self.rows.options = ids
-            self.rows.value = self.selected if self.selected in ids else None
-        finally:
-            self._updating = False
+        self._page_ids = [r["id"] for r in rows]
 
     def _waiting(self, exc: Exception) -> None:
         self.notice.value = f'<div class="cl-waiting">⏳ Waiting for the store: {esc(exc)}.</div>'
@@ -302,15 +320,10 @@ class ConversationTable(widgets.VBox):
     def select(self, conversation_id: str) -> None:
         """Select a conversation and notify the callbacks (as a row click does)."""
         self.selected = conversation_id
+        row = f'<tr data-id="{esc(conversation_id)}" {ROW_ATTRS}'
         self.html.value = self.last_html = self.last_html.replace(' class="cl-selected"', "").replace(
-            f'<tr data-id="{esc(conversation_id)}">', f'<tr data-id="{esc(conversation_id)}" class="cl-selected">'
+            row + ">", row + ' class="cl-selected">'
         )
-        if conversation_id in self.rows.options and self.rows.value != conversation_id:
-            self._updating = True  # a row click in the table: keep the "Open" list in step
-            try:
-                self.rows.value = conversation_id
-            finally:
-                self._updating = False
         for callback in self._callbacks:
             try:
                 callback(conversation_id)
@@ -335,7 +348,3 @@ class ConversationTable(widgets.VBox):
             self.sort_by(content["key"])
         elif content.get("event") == "select" and content.get("id") in self._page_ids:
             self.select(content["id"])
-
-    def _on_row(self, change: dict[str, Any]) -> None:
-        if not self._updating and change["new"]:
-            self.select(change["new"])

@@ -28,7 +28,6 @@ def audio_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, fl
     Returns (store, conversation id, its duration in seconds, bytes of its recording as played, its
     dead-air count, its interruptions).
     """
-    pytest.importorskip("librosa")
     folder = tmp_path_factory.mktemp("audio-store")
     source = write_conversations(folder / "calls.jsonl", 30, seed=7, audio=folder / "audio", audio_calls=4)
     db = folder / "store.duckdb"

@@ -32,26 +32,14 @@ def open_dashboard(page, voila_server) -> None:
 
 
 def open_row(page, conversation_id: str) -> None:
-    """Open a row from the "Open" list.
+    """Open a row by clicking it in the table; the click names the row by its id."""
+    page.locator(f"{ROWS}[data-id='{conversation_id}']").click()
+    page.wait_for_selector(f".cl-detail-view h3:has-text('{conversation_id}')", timeout=30_000)
 
-    ipywidgets' Select syncs the selected *index*: a pick made while the kernel is still
-    sending the list's refresh after the previous click (a decision refreshes the table)
-    reaches the kernel as an index into the old list, and is refused there. A person
-    sees nothing happen and picks again; so does this helper (a known limitation of the
-    Open list, noted in the changelog), after re-picking from the refreshed list.
-    """
-    rows = page.locator(".cl-rows select")
-    title = f".cl-detail-view h3:has-text('{conversation_id}')"
-    for attempt in range(3):
-        if attempt:
-            rows.evaluate("s => { s.selectedIndex = -1; }")  # so that picking it again is a change
-        rows.select_option(label=conversation_id)
-        try:
-            page.wait_for_selector(title, timeout=20_000)
-            return
-        except Exception:  # noqa: BLE001 - playwright's TimeoutError: pick again, as a person would
-            if attempt == 2:
-                raise
+
+def row_id(page, n: int) -> str:
+    """The id of the table's ``n``-th row (0-based)."""
+    return page.locator(ROWS).nth(n).get_attribute("data-id")
 
 
 def show_all(page) -> None:
@@ -130,9 +118,25 @@ def test_row_click_shows_detail_fields_in_order(page, voila_server, screenshot) 
     screenshot("detail")
 
 
+def test_rows_open_from_the_keyboard(page, voila_server) -> None:
+    open_dashboard(page, voila_server)
+    first, second = row_id(page, 0), row_id(page, 1)
+    page.locator(f"{ROWS}[data-id='{first}']").focus()
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.dataset.id") == second
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f".cl-detail-view h3:has-text('{second}')", timeout=30_000)
+    # the redraw that marks the row selected leaves the keyboard where it was
+    page.wait_for_selector(f"{ROWS}.cl-selected[data-id='{second}']")
+    assert page.evaluate("document.activeElement.dataset.id") == second
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press(" ")
+    page.wait_for_selector(f".cl-detail-view h3:has-text('{first}')", timeout=30_000)
+
+
 def test_confirming_a_flag_persists_after_reload(page, voila_server, screenshot) -> None:
     open_dashboard(page, voila_server)
-    target = page.locator(".cl-rows select option").nth(1).inner_text()
+    target = row_id(page, 1)
     open_row(page, target)
     page.locator(".cl-detail-view .widget-text input[placeholder='note']").first.fill("agreed in browser test")
     page.locator(".cl-detail-view button:text-is('Confirm')").first.click()
@@ -147,7 +151,7 @@ def test_confirming_a_flag_persists_after_reload(page, voila_server, screenshot)
 
 def test_export_downloads_the_transcript(page, voila_server, screenshot) -> None:
     open_dashboard(page, voila_server)
-    target = page.locator(".cl-rows select option").nth(2).inner_text()
+    target = row_id(page, 2)
     open_row(page, target)
     download = download_from_menu(page, "a.cl-download:has-text('TXT')")
     assert download.suggested_filename == f"{target}.txt"

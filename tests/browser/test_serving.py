@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from convolab.generate import write_conversations
 from tests.serving import TOKEN, start_serve, stop
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, close, planted_record
-from .test_qa_review import ROWS, find, open_row
+from .test_qa_review import ROWS, find, open_row, row_id
 
 pytestmark = pytest.mark.browser
 
@@ -41,11 +40,6 @@ def shot(page, name: str) -> Path:
     path = SCREENSHOTS / f"serving-{name}.png"
     page.screenshot(path=str(path), full_page=False)
     return path
-
-
-def team_backend_available() -> bool:
-    """Whether this checkout has the DuckLake team backend (the `lake` branch brings it)."""
-    return importlib.util.find_spec("duckdb_extension_ducklake") is not None
 
 
 def build_store(target: str, root: Path) -> tuple[list[tuple[int, str]], Path]:
@@ -69,9 +63,6 @@ def review_store(request, tmp_path: Path) -> tuple[str, list[tuple[int, str]], P
     """The store two reviewers share: a DuckDB file (pages open it per click), or a team store
     (``ducklake:sqlite:``; each page keeps its own connection)."""
     if request.param == "team":
-        if not team_backend_available():
-            pytest.skip("the team store (ducklake:sqlite:) arrives with the lake branch; "
-                        "this case runs once it is merged")
         target = f"ducklake:sqlite:{tmp_path / 'catalog.sqlite'}"
     else:
         target = str(tmp_path / "store.duckdb")
@@ -160,7 +151,7 @@ def test_a_dropped_connection_keeps_the_click_and_a_gone_kernel_says_reload(page
     page.goto(url)
     page.wait_for_selector(ROWS, timeout=120_000)
     page.wait_for_function("document.body.dataset.clConnection === 'connected'")
-    target = page.locator(".cl-rows select option").nth(2).inner_text()
+    target = row_id(page, 2)
     open_row(page, target)
 
     allow["on"] = False  # the network drops; the kernel lives on
@@ -265,7 +256,7 @@ def test_the_qa_dashboard_fits_the_screen(chromium, voila_server, size: tuple[in
         page.set_default_timeout(120_000)
         page.goto(voila_server("qa_review"))
         page.wait_for_selector(ROWS, timeout=120_000)
-        open_row(page, page.locator(".cl-rows select option").first.inner_text())
+        open_row(page, row_id(page, 0))
         page.wait_for_selector(".cl-detail-view .cl-fields dt")
         shot(page, f"qa-{width}x{height}")
         page.screenshot(path=str(SCREENSHOTS / f"serving-qa-{width}x{height}-full.png"), full_page=True)

@@ -16,12 +16,8 @@ import pytest
 import convolab
 from convolab.audio import analyse_store, set_recordings_root
 from convolab.generate import write_conversations
-
-pytest.importorskip("anywidget")
-pytest.importorskip("librosa")
-
-from convolab.widgets import ConversationDetail  # noqa: E402
-from convolab.widgets.audio_player import CHUNK_BYTES, AudioPlayer  # noqa: E402
+from convolab.widgets import ConversationDetail
+from convolab.widgets.audio_player import CHUNK_BYTES, AudioPlayer
 
 #: What the issue allows a conversation to send before the reviewer presses play.
 MAX_BEFORE_PLAY = 100_000
