@@ -12,10 +12,15 @@ from pathlib import Path
 
 from convolab.errors import ConvolabError
 
-__all__ = ["DASHBOARD_DIR", "UnknownDashboard", "dashboard_path", "list_dashboards"]
+__all__ = ["DASHBOARD_DIR", "JUPYTER_PATH", "UnknownDashboard", "dashboard_path", "list_dashboards"]
 
 #: The folder the dashboards ship in.
 DASHBOARD_DIR = Path(__file__).resolve().parent
+#: A Jupyter data folder holding convolab's Voila page template, "convolab": Voila's lab
+#: template without the stylesheets it loads from a CDN. ``convolab serve`` uses it; Voila in
+#: a Jupyter server (JupyterHub) uses it with ``JUPYTER_PATH`` set to this folder and
+#: ``--VoilaConfiguration.template=convolab`` (docs/deploy.md).
+JUPYTER_PATH = DASHBOARD_DIR / "jupyter"
 
 
 class UnknownDashboard(KeyError, ConvolabError):

@@ -35,6 +35,7 @@ from typing import Any
 
 from convolab import settings
 from convolab._deps import require
+from convolab.dashboards import JUPYTER_PATH
 from convolab.dashboards.reviewers import Reviewers
 from convolab.errors import ConvolabError
 
@@ -253,7 +254,7 @@ def _kernel_manager_class() -> type:
 
 
 #: convolab's Voila page template (see its header): pages load nothing from outside the server.
-TEMPLATE_DIR = Path(__file__).resolve().parent / "template"
+TEMPLATE_DIR = JUPYTER_PATH / "voila" / "templates" / "convolab"
 
 
 def _voila_class(on_ready: Callable[[str], None]) -> type:
