@@ -16,10 +16,11 @@ __all__ = ["DASHBOARD_DIR", "JUPYTER_PATH", "UnknownDashboard", "dashboard_path"
 
 #: The folder the dashboards ship in.
 DASHBOARD_DIR = Path(__file__).resolve().parent
-#: A Jupyter data folder holding convolab's Voila page template, "convolab": Voila's lab
-#: template without the stylesheets it loads from a CDN. ``convolab serve`` uses it; Voila in
-#: a Jupyter server (JupyterHub) uses it with ``JUPYTER_PATH`` set to this folder and
-#: ``--VoilaConfiguration.template=convolab`` (docs/deploy.md).
+#: A Jupyter data and config folder: convolab's Voila page template, "convolab" (Voila's lab
+#: template without the stylesheets it loads from a CDN), and a ``jupyter_server_config.json``
+#: that selects it and loads no MathJax (a Jupyter server would fetch it from cdnjs).
+#: ``convolab serve`` uses the template; Voila in a Jupyter server (JupyterHub) uses both with
+#: ``JUPYTER_PATH`` and ``JUPYTER_CONFIG_PATH`` set to this folder (docs/deploy.md).
 JUPYTER_PATH = DASHBOARD_DIR / "jupyter"
 
 
