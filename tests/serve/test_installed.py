@@ -62,12 +62,20 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_installed_package_ships_every_dashboard(installed: Path, tmp_path: Path) -> None:
     code = ("import convolab, convolab.dashboards as d, json;"
-            " print(json.dumps([convolab.__file__, d.list_dashboards(), str(d.dashboard_path('qa_review'))]))")
+            " print(json.dumps([convolab.__file__, d.list_dashboards(), str(d.dashboard_path('qa_review')),"
+            " str(d.JUPYTER_PATH)]))")
     out = subprocess.run([str(installed / "bin" / "python"), "-c", code], capture_output=True, text=True,
                          check=True, cwd=tmp_path).stdout
-    module, names, notebook = json.loads(out)
+    module, names, notebook, jupyter = json.loads(out)
     assert module.startswith(str(installed)) and notebook.startswith(str(installed))
     assert {"qa_review", "live_monitor"} <= set(names)
+    # the page template and the Jupyter server config of the JupyterHub setup (docs/deploy.md)
+    jupyter = Path(jupyter)
+    assert jupyter.is_relative_to(installed)
+    assert json.loads((jupyter / "jupyter_server_config.json").read_text())["VoilaConfiguration"] == {
+        "template": "convolab"}
+    template = jupyter / "voila" / "templates" / "convolab"
+    assert (template / "index.html.j2").is_file() and (template / "conf.json").is_file()
 
 
 def test_the_installed_convolab_serves_the_qa_dashboard(installed: Path, tmp_path: Path) -> None:
