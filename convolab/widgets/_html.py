@@ -160,7 +160,7 @@ TABLE_CSS = """
 .cl-table td { white-space: nowrap; }
 .cl-table td { line-height: 1.3; }
 .cl-table tr.cl-selected td { background: #e8f0fe; }
-.cl-table tbody tr[data-id]:focus { outline: 2px solid #3572c6; outline-offset: -2px; }
+.cl-table tbody tr[data-id]:focus-visible { outline: 2px solid #3572c6; outline-offset: -2px; }
 .cl-last { display: inline-block; max-width: 260px; overflow: hidden; text-overflow: ellipsis;
   white-space: nowrap; vertical-align: top; }
 .cl-contact { display: inline-block; max-width: 180px; overflow: hidden; text-overflow: ellipsis;
