@@ -1,5 +1,5 @@
-"""ipywidgets for notebooks and Voila dashboards: conversations table, detail view, live panel, flag tuner,
-the connection banner, and the page store dashboards reach the store through.
+"""ipywidgets for notebooks and Voila dashboards: conversations table, review queue, detail view, live
+panel, flag tuner, the connection banner, and the page store dashboards reach the store through.
 
 Imported lazily (PEP 562) so ``import convolab.widgets`` costs nothing until a
 widget is used, and each widget module loads only its own dependencies.
@@ -11,7 +11,8 @@ from typing import Any
 
 from convolab._deps import require
 
-__all__ = ["ConnectionBanner", "ConversationDetail", "ConversationTable", "FlagTuner", "LivePanel", "PageStore"]
+__all__ = ["ConnectionBanner", "ConversationDetail", "ConversationTable", "FlagTuner", "LivePanel", "PageStore",
+           "ReviewQueue"]
 
 _WHERE = {
     "ConnectionBanner": "convolab.widgets.connection",
@@ -20,6 +21,7 @@ _WHERE = {
     "ConversationDetail": "convolab.widgets.detail",
     "LivePanel": "convolab.widgets.live_panel",
     "FlagTuner": "convolab.widgets.flag_tuner",
+    "ReviewQueue": "convolab.widgets.queue",
 }
 
 

@@ -93,8 +93,17 @@ def test_page_loads_with_flagged_rows_first(page, voila_server, screenshot) -> N
     headers = page.locator(".cl-table-html th").all_inner_texts()
     assert [h.rstrip(" ▲▼") for h in headers][:2] == ["ID", "Flow"] and headers[-1].startswith("Tags")
     assert page.locator(ROWS).count() == 4  # the review queue: flagged conversations only
-    assert page.locator(".cl-queue select option").count() == 4
+    assert page.locator(".cl-queue tr[data-id]").count() == 4
     screenshot("loaded")
+
+
+def test_a_queue_pick_opens_the_conversation(page, voila_server) -> None:
+    open_dashboard(page, voila_server)
+    entry = page.locator(".cl-queue tr[data-id]").nth(1)
+    cid = entry.get_attribute("data-id")
+    entry.click()
+    page.wait_for_selector(f".cl-detail-view h3:has-text('{cid}')", timeout=30_000)
+    page.wait_for_selector(f"{ROWS}.cl-selected[data-id='{cid}']")
 
 
 def test_status_filter_narrows_rows(page, voila_server, screenshot) -> None:
