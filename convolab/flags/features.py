@@ -441,11 +441,7 @@ def _fingerprints(store: Workbench) -> tuple[str, str]:
 
 def _state(store: Workbench) -> dict[str, str]:
     """Built groups and the fingerprint each was built from ({} when there is no cache)."""
-    found = store.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name IN (?, ?)",
-        [FEATURES_TABLE, _STATE_TABLE],
-    ).fetchone()[0]
-    if found != 2:
+    if not store.has_temp_tables(FEATURES_TABLE, _STATE_TABLE):
         return {}
     return dict(store.execute(f"SELECT grp, fingerprint FROM {_STATE_TABLE}").fetchall())  # noqa: S608
 

@@ -136,11 +136,7 @@ def _fingerprint(store: Workbench, model_id: str) -> str:
 
 
 def _state(store: Workbench) -> dict[str, str]:
-    found = store.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name IN (?, ?)",
-        [MEANING_TABLE, _STATE_TABLE],
-    ).fetchone()[0]
-    if found != 2:
+    if not store.has_temp_tables(MEANING_TABLE, _STATE_TABLE):
         store.execute(f"CREATE OR REPLACE TEMP TABLE {MEANING_TABLE} (key VARCHAR, conversation_id VARCHAR,"
                       " score DOUBLE, seq INTEGER, excerpt VARCHAR, exemplar VARCHAR, similarity DOUBLE,"
                       " unlike_similarity DOUBLE, cued BOOLEAN)")

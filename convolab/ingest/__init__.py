@@ -224,7 +224,7 @@ def _ingest_file(store: Workbench, path: Path, fmt: str, mapping: dict[str, str]
         jsonl.stage(store, path, "stg_ready")
 
         def lines() -> None:
-            if not store.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'stg_lines'").fetchone()[0]:
+            if not store.has_temp_tables("stg_lines"):
                 load_lines(store, path)
 
     elif fmt == "openai":

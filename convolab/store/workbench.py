@@ -431,6 +431,15 @@ class Workbench:
         finally:
             self._con.unregister(name)
 
+    def has_temp_tables(self, *names: str) -> bool:
+        """Whether this connection holds every one of the temporary tables ``names`` (a cache
+        or staging table made earlier in the session)."""
+        found = self._run(
+            "SELECT count(DISTINCT table_name) FROM duckdb_tables() WHERE temporary AND list_contains(?, table_name)",
+            [list(names)],
+        ).fetchone()[0]
+        return found == len(set(names))
+
     # -- loading ----------------------------------------------------------------------
 
     def ingest(
