@@ -160,6 +160,22 @@ def sample_lab(lab, sample_jsonl: Path):
     return lab
 
 
+def recorded_store(folder: Path, conversations: int, *, seed: int, calls: int) -> Path:
+    """A file store in ``folder``: ``conversations`` generated ones, the first ``calls`` phone calls
+    spoken (espeak-ng), their recordings root set and every one analysed."""
+    from convolab.audio import analyse_store, set_recordings_root
+    from convolab.generate import write_conversations
+
+    source = write_conversations(folder / "calls.jsonl", conversations, seed=seed, audio=folder / "audio",
+                                 audio_calls=calls)
+    db = folder / "store.duckdb"
+    with convolab.open(db) as lab:
+        lab.ingest(source)
+        set_recordings_root(lab, folder / "audio")
+        assert analyse_store(lab)["analysed"] == calls
+    return db
+
+
 def conversation(id: str = "c-1", **overrides: Any) -> dict[str, Any]:  # noqa: A002
     """A valid canonical conversation record, with fields overridden."""
     record = {

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 import convolab
 from convolab.cli import app
 from convolab.flags import load_criteria, run_flags
+from tests.conftest import recorded_store
 
 from .conftest import render
 
@@ -212,15 +213,9 @@ def test_demo_stores_the_recordings_root_and_analyses_its_calls(tmp_path):
 
 def test_audio_criteria_meet_the_bars_on_the_generators_planted_truth(tmp_path):
     """Generated calls, spoken, analysed, flagged: every audio criterion finds its planted truth."""
-    from convolab.audio import analyse_store, set_recordings_root
     from convolab.flags import evaluate_flags
-    from convolab.generate import write_conversations
 
-    source = write_conversations(tmp_path / "calls.jsonl", 40, seed=7, audio=tmp_path / "audio", audio_calls=10)
-    with convolab.open(tmp_path / "store.duckdb") as lab:
-        lab.ingest(source)
-        set_recordings_root(lab, tmp_path / "audio")
-        assert analyse_store(lab)["analysed"] == 10
+    with convolab.open(recorded_store(tmp_path, 40, seed=7, calls=10)) as lab:
         frame = evaluate_flags(lab, [c for c in load_criteria() if c.name in AUDIO_CRITERIA])
     for r in frame.to_dicts():
         assert r["support"] > 0, r  # the seed plants each condition in its first 10 calls

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 import convolab
-from convolab.audio import analyse_store, set_recordings_root
-from convolab.generate import write_conversations
+from tests.conftest import recorded_store
 
 from .conftest import SCREENSHOTS
 from .test_qa_review import ROWS, dropdown, open_row
@@ -28,13 +27,8 @@ def audio_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, fl
     Returns (store, conversation id, its duration in seconds, bytes of its recording as played, its
     dead-air count, its interruptions).
     """
-    folder = tmp_path_factory.mktemp("audio-store")
-    source = write_conversations(folder / "calls.jsonl", 30, seed=7, audio=folder / "audio", audio_calls=4)
-    db = folder / "store.duckdb"
+    db = recorded_store(tmp_path_factory.mktemp("audio-store"), 30, seed=7, calls=4)
     with convolab.open(db) as lab:
-        lab.ingest(source)
-        set_recordings_root(lab, folder / "audio")
-        assert analyse_store(lab)["analysed"] == 4
         row = lab.execute(
             "SELECT conversation_id, duration_s, dead_air_count, interruptions_agent + interruptions_customer"
             " FROM audio_analyses WHERE status = 'ok'"

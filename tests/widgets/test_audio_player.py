@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 
 import convolab
-from convolab.audio import analyse_store, set_recordings_root
-from convolab.generate import write_conversations
 from convolab.widgets import ConversationDetail
 from convolab.widgets.audio_player import CHUNK_BYTES, AudioPlayer
+from tests.conftest import recorded_store
 
 #: What the issue allows a conversation to send before the reviewer presses play.
 MAX_BEFORE_PLAY = 100_000
@@ -27,12 +26,8 @@ MAX_BEFORE_PLAY = 100_000
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[str]]:
     """A store with 12 generated conversations, 3 phone calls spoken with espeak-ng and analysed."""
     folder = tmp_path_factory.mktemp("player")
-    source = write_conversations(folder / "calls.jsonl", 12, seed=5, audio=folder / "audio", audio_calls=3)
-    db = folder / "store.duckdb"
+    db = recorded_store(folder, 12, seed=5, calls=3)
     with convolab.open(db) as lab:
-        lab.ingest(source)
-        set_recordings_root(lab, folder / "audio")
-        assert analyse_store(lab)["analysed"] == 3
         ids = lab.sql("SELECT id FROM conversations WHERE recording IS NOT NULL ORDER BY id")["id"].to_list()
     return db, folder, ids
 
