@@ -186,3 +186,26 @@ def test_missing_credentials_say_what_to_set(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(LiveBackendError, match="TWILIO_ACCOUNT_SID"):
         convolab.live.connect("twilio")
+
+
+def test_a_call_that_ends_on_twilios_side_is_saved_like_every_finished_call(prism, control, lab):
+    call = register(control, "6")
+    control.push_message(call.id, "agent", "Thanks for calling, how can I help?")
+    control.push_message(call.id, "customer", "My internet has been down for two days.")
+    ended = control.call_ended(call.id)
+    assert ended.status == "completed" and control.http.requests == []  # nothing to ask Twilio
+    saved = lab.sql("SELECT backend, status, contact FROM live_calls WHERE id = ?", [call.id])
+    assert saved.rows() == [("twilio", "completed", "+15555550123")]
+    assert lab.transcript(call.id)["text"].to_list() == ["Thanks for calling, how can I help?",
+                                                          "My internet has been down for two days."]
+    assert control.call_ended(call.id, status="failed").status == "completed"  # already over: left as is
+    with pytest.raises(ValueError, match="status must be"):
+        control.call_ended(call.id, status="vanished")
+
+
+def test_a_call_a_supervisor_ends_is_saved(prism, control, lab):
+    call = register(control, "7")
+    control.end(call.id)
+    assert lab.sql("SELECT backend, status FROM live_calls WHERE id = ?", [call.id]).rows() == [
+        ("twilio", "completed")]
+    assert lab.has_conversation(call.id)
