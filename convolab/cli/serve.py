@@ -25,12 +25,6 @@ UsersOption = Annotated[Path | None, typer.Option(
                     "(default: $CONVOLAB_SERVE_USERS). See `convolab users add`.")]
 
 
-def _dashboard_names() -> str:
-    from convolab.dashboards import list_dashboards
-
-    return ", ".join(list_dashboards())
-
-
 @app.command()
 def serve(
     dashboard: Annotated[str, typer.Argument(help="The dashboard: qa_review, live_monitor, ...")] = "qa_review",
